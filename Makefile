@@ -1,0 +1,57 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= $(CURDIR)/.media_analysis
+DEV_HOME ?= $(DATA_DIR)/dagster_home
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint typecheck dev bench clean fake-providers
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	$(BIN)/pip check
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Analyse a generated sample video end to end on the embedded defaults (SQLite, local files,
+## the offline internal provider) and print the request, its results and its contact sheets.
+demo: $(STAMP)
+	MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} $(BIN)/media-analysis demo $(if $(MEDIA),--media "$(MEDIA)")
+
+## The whole suite: dependency check, lint, type check, tests (PostgreSQL included).
+test: $(STAMP)
+	$(BIN)/pip check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Dagster UI + daemon on the embedded default instance (SQLite under .media_analysis/).
+dev: $(STAMP)
+	mkdir -p $(DEV_HOME)
+	cp -n deploy/dagster.dev.yaml $(DEV_HOME)/dagster.yaml 2>/dev/null || true
+	DAGSTER_HOME=$(DEV_HOME) MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} \
+		$(BIN)/dagster dev -w workspace.yaml
+
+## A local server that speaks the providers' wire formats (prints the *_BASE_URL exports).
+fake-providers: $(STAMP)
+	$(BIN)/python -m media_analysis_dagster_tests.fake_providers --port 8765
+
+## Benchmarks (not tests): ratios against ffmpeg's CLI and PyAV's floor.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/frames.py
+	$(BIN)/python benchmarks/executors.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,208 @@
+"""``media-analysis``: initialise the tables, submit and inspect requests, make contact sheets.
+
+Errors are one line on stderr and a non-zero exit (2 for bad arguments, 1 for everything else);
+a traceback is a bug. Commands that read the tables print JSON, the shape the seed's
+``/status/{request_id}`` and ``/requests`` endpoints returned, so scripts can parse it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+MEDIA_TYPES = ("video", "audio", "document", "auto")
+STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+
+
+class CliError(Exception):
+    """A readable, one-line failure."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _store() -> Any:
+    from . import settings
+    from .db.engine import get_engine
+    from .db.store import Store
+
+    url = settings.database_url()
+    try:
+        return Store(get_engine(url, **vars(settings.PoolSettings.from_env()), connect_attempts=3))
+    except Exception as exc:  # connection errors come in many driver-specific types
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CliError(f"cannot connect to {settings.redact_url(url)}: {first}") from exc
+
+
+def _request_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a request id (UUID): {value!r}") from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return number
+
+
+def _grid(value: str) -> tuple[int, int]:
+    cols, sep, rows = value.lower().partition("x")
+    if not sep or not cols.isdigit() or not rows.isdigit() or int(cols) < 1 or int(rows) < 1:
+        raise argparse.ArgumentTypeError(f"grid must look like 2x3, got {value!r}")
+    return int(cols), int(rows)
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def cmd_db_init(args: argparse.Namespace) -> None:
+    from . import settings
+    from .db.schema import init_database
+
+    store = _store()
+    applied = init_database(store.engine)
+    print(
+        f"initialised {settings.redact_url(str(store.engine.url.render_as_string(False)))}: "
+        f"{', '.join(applied)}"
+    )
+
+
+def cmd_submit(args: argparse.Namespace) -> None:
+    metadata: dict[str, Any] = {}
+    if args.metadata:
+        try:
+            metadata = json.loads(args.metadata)
+        except json.JSONDecodeError as exc:
+            raise CliError(f"--metadata is not valid JSON: {exc.msg}") from None
+        if not isinstance(metadata, dict):
+            raise CliError("--metadata must be a JSON object")
+    if args.providers:
+        metadata["providers"] = [p.strip() for p in args.providers.split(",") if p.strip()]
+    media_path = str(Path(args.media_path).expanduser().absolute()) if args.media_path else None
+    row = _store().create_request(
+        media_type=args.type,
+        media_path=media_path,
+        media_url=args.media_url,
+        prompt=args.prompt,
+        user_metadata=metadata,
+        created_by=args.created_by,
+        source_endpoint="cli",
+    )
+    print(row["request_id"])
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    row = _store().get_request(args.request_id)
+    if row is None:
+        raise CliError(f"request {args.request_id} not found")
+    _print(row)
+
+
+def cmd_requests(args: argparse.Namespace) -> None:
+    _print(
+        _store().list_requests(
+            status=args.status, media_type=args.media_type, limit=args.limit, offset=args.offset
+        )
+    )
+
+
+def cmd_sheets(args: argparse.Namespace) -> None:
+    from .sheets import make_sheets
+
+    for path in make_sheets(
+        Path(args.video), Path(args.out), frames=args.frames, grid=args.grid, accurate=args.accurate
+    ):
+        print(path)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from .demo import run_demo
+
+    _print(run_demo(Path(args.media) if args.media else None, prompt=args.prompt))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="media-analysis", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_sub.add_parser("init", help="create the four tables (safe to run twice)").set_defaults(
+        func=cmd_db_init
+    )
+
+    submit = sub.add_parser("submit", help="insert a pending request; prints its id")
+    source = submit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--media-path", help="local file (must lie in MEDIA_ANALYSIS_MEDIA_ROOTS)")
+    source.add_argument("--media-url", help="http(s) URL")
+    submit.add_argument("--type", choices=MEDIA_TYPES, default="auto")
+    submit.add_argument("--prompt")
+    submit.add_argument("--metadata", help="user_metadata as a JSON object")
+    submit.add_argument("--providers", help="comma-separated providers to use")
+    submit.add_argument("--created-by")
+    submit.set_defaults(func=cmd_submit)
+
+    status = sub.add_parser("status", help="a request with its results, files and sheets")
+    status.add_argument("request_id", type=_request_id)
+    status.set_defaults(func=cmd_status)
+
+    reqs = sub.add_parser("requests", help="list requests, newest first")
+    reqs.add_argument("--status", choices=STATUSES)
+    reqs.add_argument("--media-type", choices=MEDIA_TYPES)
+    reqs.add_argument("--limit", type=_positive, default=100)
+    reqs.add_argument("--offset", type=_positive, default=0)
+    reqs.set_defaults(func=cmd_requests)
+
+    sheets = sub.add_parser("sheets", help="contact sheets of a video, no database or run")
+    sheets.add_argument("video")
+    sheets.add_argument("--out", required=True, help="output directory")
+    sheets.add_argument("--frames", type=_positive, help="number of frames (default: by length)")
+    sheets.add_argument("--grid", type=_grid, default=(2, 3), help="COLSxROWS, default 2x3")
+    sheets.add_argument("--accurate", action="store_true", help="exact frame at every target")
+    sheets.set_defaults(func=cmd_sheets)
+
+    demo = sub.add_parser("demo", help="run the job once on a generated (or given) video")
+    demo.add_argument("--media", help="a media file to analyse instead of a generated video")
+    demo.add_argument("--prompt", default="What happens in this video?")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Retry warnings would break the one-line error contract; the final error says it all.
+    logging.getLogger("media_analysis_dagster").addHandler(logging.NullHandler())
+    logging.getLogger("media_analysis_dagster").propagate = False
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "requests" and args.limit > 1000:
+        parser.error("--limit must be at most 1000")
+    try:
+        args.func(args)
+    except CliError as exc:
+        print(f"media-analysis: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        from .errors import describe
+
+        print(f"media-analysis: error: {describe(exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Engines for the four tables: one per URL per process, retried while the server starts.
+
+Every run worker is a fresh process, and a Dagster resource is set up once per step, so the
+engine is cached here by URL rather than inside the resource. SQLite (the embedded default)
+gets foreign keys switched on and a ``gen_random_uuid()`` SQL function so that server-side
+defaults behave as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
+_engines: dict[tuple[str, int, int], Engine] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function("gen_random_uuid", 0, lambda: uuid.uuid4().hex)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def build_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """Create an engine (no caching): ``pool_pre_ping`` drops connections the server closed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, pool_pre_ping=True, connect_args={"timeout": 30, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        connect_args={"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {},
+    )
+
+
+def wait_until_reachable(
+    engine: Engine, *, attempts: int = 6, base_delay: float = 0.5, max_delay: float = 8.0
+) -> None:
+    """Open one connection, retrying with exponential backoff and jitter.
+
+    A database that restarts (or a container that is still starting) should delay a run by a
+    few seconds, not fail it; a wrong password still fails after the last attempt.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except OperationalError as exc:
+            if attempt == attempts:
+                raise
+            delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            log.warning(
+                "database unreachable (attempt %d/%d): %s; retrying in %.1fs",
+                attempt,
+                attempts,
+                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
+                delay,
+            )
+            time.sleep(delay)
+
+
+def get_engine(
+    url: str, *, pool_size: int = 5, max_overflow: int = 10, connect_attempts: int = 6
+) -> Engine:
+    """The process-wide engine for ``url``, built and checked on first use."""
+    key = (url, pool_size, max_overflow)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = build_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+            wait_until_reachable(engine, attempts=connect_attempts)
+            _engines[key] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests; a process that forks)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

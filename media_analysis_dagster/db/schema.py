@@ -1,0 +1,48 @@
+"""Apply ``schema/*.sql`` (PostgreSQL) or create the tables from the models (SQLite).
+
+The SQL files are the contract with n8n, so on PostgreSQL they, not the models, create the
+tables; they are idempotent, so ``media-analysis db init`` is safe to run again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from .models import Base
+
+
+def schema_dir() -> Path:
+    """``MEDIA_ANALYSIS_SCHEMA_DIR`` or the ``schema/`` folder beside the package."""
+    env = os.environ.get("MEDIA_ANALYSIS_SCHEMA_DIR")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "schema"
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"schema directory {path} not found; set MEDIA_ANALYSIS_SCHEMA_DIR to the project's "
+            "schema/ folder"
+        )
+    return path
+
+
+def schema_files(directory: Path | None = None) -> list[Path]:
+    return sorted((directory or schema_dir()).glob("*.sql"))
+
+
+def init_database(engine: Engine) -> list[str]:
+    """Create the four tables; returns what was applied (file names or ``models``)."""
+    if engine.dialect.name != "postgresql":
+        Base.metadata.create_all(engine)
+        return ["models"]
+    applied = []
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            for path in schema_files():
+                cursor.execute(path.read_text())
+                applied.append(path.name)
+        raw.commit()
+    finally:
+        raw.close()
+    return applied

@@ -1,0 +1,202 @@
+"""The store on SQLite and PostgreSQL: lifecycle, constraints, cascades, replacement, lists."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from media_analysis_dagster.db.engine import build_engine
+from media_analysis_dagster.db.rows import NewFile, NewResult, NewSheet
+from media_analysis_dagster.db.store import Store
+
+
+def test_create_claim_complete(store: Store) -> None:
+    row = store.create_request(
+        media_type="video",
+        media_path="/x.mp4",
+        prompt="p",
+        user_metadata={"a": 1},
+        source_endpoint="cli",
+    )
+    assert row["status"] == "pending" and row["user_metadata"] == {"a": 1}
+    claimed = store.claim_request(row["request_id"])
+    assert claimed is not None and claimed["status"] == "processing" and claimed["started_at"]
+    assert store.claim_request(row["request_id"]) is None, "a claimed row is never claimed again"
+    assert store.complete_request(
+        row["request_id"],
+        confidence_score=0.8123,
+        provider_chain=[{"provider": "internal"}],
+        api_costs={"total": 0.0},
+    )
+    got = store.get_request(row["request_id"])
+    assert got is not None
+    assert got["status"] == "completed" and got["completed_at"]
+    assert got["processing_time_ms"] >= 0 and got["confidence_score"] == pytest.approx(0.8123)
+    assert got["provider_chain"] == [{"provider": "internal"}]
+    assert not store.fail_request(row["request_id"], "x.", {}), "a completed row stays completed"
+
+
+def test_fail_and_cancel_only_from_active_states(store: Store) -> None:
+    rid = store.create_request(media_type="audio", media_url="https://e.com/a.mp3")["request_id"]
+    assert store.cancel_request(rid, "Cancelled by operator.", {"run_id": None})
+    assert store.get_status(rid) == "cancelled"
+    assert not store.fail_request(rid, "late failure.", {"run_id": "r"})
+    rid2 = store.create_request(media_type="audio", media_url="https://e.com/b.mp3")["request_id"]
+    store.claim_request(rid2)
+    assert store.fail_request(rid2, "Broken.", {"run_id": "r1", "step": "fetch_media"})
+    got = store.get_request(rid2, with_children=False)
+    assert got["error_message"] == "Broken." and got["error_details"]["step"] == "fetch_media"
+
+
+def _insert(store: Store, sql: str, **params: object) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("INSERT INTO media_analysis_requests (media_type) VALUES (:v)", {"v": "movie"}),
+        (
+            "INSERT INTO media_analysis_requests (media_type, status) VALUES ('video', :v)",
+            {"v": "done"},
+        ),
+        (
+            "INSERT INTO media_analysis_results (request_id, result_type, provider) "
+            "VALUES (:rid, :v, 'internal')",
+            {"v": "poetry"},
+        ),
+        (
+            "INSERT INTO media_analysis_results (request_id, result_type, provider) "
+            "VALUES (:rid, 'summary', :v)",
+            {"v": "skynet"},
+        ),
+        (
+            "INSERT INTO media_files (request_id, file_type, file_path) VALUES (:rid, :v, '/x')",
+            {"v": "hologram"},
+        ),
+    ],
+)
+def test_check_constraints_reject_bad_values(store: Store, sql: str, params: dict) -> None:
+    rid = store.create_request(media_type="video", media_path="/v.mp4")["request_id"]
+    if store.engine.dialect.name == "sqlite":
+        rid = uuid.UUID(rid).hex
+    with pytest.raises(IntegrityError):
+        _insert(store, sql, rid=rid, **params)
+
+
+def test_rows_inserted_by_plain_sql_get_database_defaults(store: Store) -> None:
+    """n8n inserts rows with SQL: ids, status, timestamps and JSON defaults come from the DB."""
+    _insert(
+        store,
+        "INSERT INTO media_analysis_requests (media_type, media_path) VALUES ('video', '/n8n.mp4')",
+    )
+    [row] = store.find_pending(limit=10)
+    assert uuid.UUID(row["request_id"]) and row["created_at"] and row["user_metadata"] == {}
+    assert row["provider_chain"] == [] and row["api_costs"] == {}
+
+
+def _children(store: Store, rid: str) -> dict[str, list[str]]:
+    return store.replace_rows(
+        rid,
+        file_types=["contact_sheet"],
+        result_types=["summary"],
+        replace_sheets=True,
+        files=[NewFile(file_type="contact_sheet", file_path="/d/s1.jpg", width=10, height=20)],
+        results=[
+            NewResult(
+                result_type="summary",
+                provider="internal",
+                content="c",
+                metadata={"k": "v"},
+                cost_usd=0.0,
+            )
+        ],
+        sheets=[
+            NewSheet(
+                frame_count=6, frames_per_sheet=6, file_index=0, sheet_number=1, total_sheets=1
+            )
+        ],
+    )
+
+
+def test_replace_rows_is_idempotent(store: Store) -> None:
+    rid = store.create_request(media_type="video", media_path="/v.mp4")["request_id"]
+    first = _children(store, rid)
+    second = _children(store, rid)
+    got = store.get_request(rid)
+    assert [f["file_id"] for f in got["files"]] == second["files"] != first["files"]
+    assert len(got["results"]) == 1 and got["results"][0]["metadata"] == {"k": "v"}
+    assert len(got["contact_sheets"]) == 1
+    assert got["contact_sheets"][0]["file_id"] == second["files"][0]
+    assert got["contact_sheets"][0]["generation_method"] == "custom"
+
+
+def test_delete_cascades_and_file_delete_nulls_sheet(store: Store) -> None:
+    rid = store.create_request(media_type="video", media_path="/v.mp4")["request_id"]
+    ids = _children(store, rid)
+    with store.engine.begin() as conn:
+        fid = (
+            ids["files"][0]
+            if store.engine.dialect.name != "sqlite"
+            else uuid.UUID(ids["files"][0]).hex
+        )
+        conn.execute(text("DELETE FROM media_files WHERE file_id = :f"), {"f": fid})
+    got = store.get_request(rid)
+    assert got["contact_sheets"][0]["file_id"] is None
+    assert store.delete_requests([rid]) == 1
+    with store.engine.connect() as conn:
+        for table in ("media_analysis_results", "media_files", "contact_sheets"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
+
+
+def test_list_filter_paginate_and_pending_order(store: Store) -> None:
+    ids = [
+        store.create_request(media_type=t, media_path=f"/{i}")["request_id"]
+        for i, t in enumerate(["video", "audio", "video", "document"])
+    ]
+    store.claim_request(ids[2])
+    listing = store.list_requests(media_type="video", limit=1, offset=0)
+    assert listing["total"] == 2 and listing["count"] == 1
+    assert listing["requests"][0]["request_id"] == ids[2], "newest first"
+    assert [r["request_id"] for r in store.find_pending(limit=10)] == [ids[0], ids[1], ids[3]]
+    assert [r["request_id"] for r in store.find_pending(limit=1, offset=1)] == [ids[1]]
+    assert store.list_requests(status="processing")["total"] == 1
+
+
+def test_find_expired_by_status(store: Store) -> None:
+    rid = store.create_request(media_type="video", media_path="/v")["request_id"]
+    store.claim_request(rid)
+    store.complete_request(rid, confidence_score=None, provider_chain=[], api_costs={})
+    fresh = store.find_expired({"completed": timedelta(days=30)}, limit=10)
+    assert fresh == []
+    later = store.find_expired(
+        {"completed": timedelta(days=30)}, limit=10, now=datetime.now(UTC) + timedelta(days=31)
+    )
+    assert [r["request_id"] for r in later] == [rid]
+
+
+def test_concurrent_claims_have_one_winner(pg_url: str) -> None:
+    """Ten threads race for one pending row on PostgreSQL: exactly one claims it."""
+    engine = build_engine(pg_url, pool_size=10)
+    store = Store(engine)
+    rid = store.create_request(media_type="video", media_path="/v")["request_id"]
+    barrier = threading.Barrier(10)
+    wins: list[bool] = []
+
+    def claim() -> None:
+        barrier.wait()
+        wins.append(store.claim_request(rid) is not None)
+
+    threads = [threading.Thread(target=claim) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert sorted(wins) == [False] * 9 + [True]
