@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
@@ -138,3 +138,74 @@ class FetcherResource(ConfigurableResource):
             max_redirects=self.max_redirects,
             allow_private=allow,
         )
+
+
+class ProvidersResource(ConfigurableResource):
+    """Which AI providers are enabled (by their keys) and how each result type falls back.
+
+    Keys are wired with ``dagster.EnvVar`` in ``definitions.py``, so they are resolved in the
+    run worker and never appear in run config, tags, logs or the tables.
+    """
+
+    openai_api_key: str | None = Field(default=None, description="Enables openai.")
+    deepgram_api_key: str | None = Field(default=None, description="Enables deepgram.")
+    groq_api_key: str | None = Field(default=None, description="Enables groq.")
+    minimax_api_key: str | None = Field(default=None, description="Enables minimax.")
+    anthropic_api_key: str | None = Field(default=None, description="Enables anthropic.")
+    gemini_api_key: str | None = Field(default=None, description="Enables google (Gemini).")
+    base_urls: dict[str, str] | None = Field(
+        default=None,
+        description="Per-provider endpoint; unset = <PROVIDER>_BASE_URL or the provider's own.",
+    )
+    chains: dict[str, list[str]] | None = Field(
+        default=None, description="Fallback order per result type (default DESIGN.md §5)."
+    )
+    models: dict[str, dict[str, str]] | None = Field(
+        default=None, description="{provider: {result_type: model}} overrides."
+    )
+    prices: dict[str, dict[str, float]] | None = Field(
+        default=None,
+        description='{"provider/model": {"input_per_mtok", "output_per_mtok", '
+        '"audio_per_minute"}} price overrides in USD.',
+    )
+    budget_usd: float | None = Field(
+        default=None, description="Per-request cost cap; paid calls stop once it is reached."
+    )
+    timeout_s: float = Field(default=120.0, description="Timeout of one provider call.")
+
+    _registry: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def api_keys(self) -> dict[str, str | None]:
+        return {
+            "openai": self.openai_api_key,
+            "deepgram": self.deepgram_api_key,
+            "groq": self.groq_api_key,
+            "minimax": self.minimax_api_key,
+            "anthropic": self.anthropic_api_key,
+            "google": self.gemini_api_key,
+        }
+
+    def registry(self) -> dict[str, Any]:
+        """Enabled providers by name, ``internal`` always among them."""
+        if self._registry is None:
+            from .providers.internal import InternalProvider
+            from .providers.registry import base_urls_from_env, build_providers
+
+            urls = {**base_urls_from_env(), **(self.base_urls or {})}
+            self._registry = build_providers(
+                self.api_keys(),
+                urls,
+                models=self.models,
+                price_overrides=self.prices,
+                timeout_s=self.timeout_s,
+                internal=InternalProvider(),
+            )
+        return self._registry
+
+    def chain(self, result_type: str, requested: list[str] | None = None) -> list[Any]:
+        from .providers.registry import chain_for
+
+        return chain_for(result_type, self.registry(), requested=requested, chains=self.chains)
+
+    def enabled_names(self) -> list[str]:
+        return sorted(self.registry())

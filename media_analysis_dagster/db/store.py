@@ -323,6 +323,25 @@ class Store:
             "contact_sheets": [str(c.contact_sheet_id) for c in sheet_rows],
         }
 
+    def results(self, request_id: str | uuid.UUID) -> list[dict[str, Any]]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(MediaAnalysisResult)
+                .where(MediaAnalysisResult.request_id == _uuid(request_id))
+                .order_by(MediaAnalysisResult.created_at, MediaAnalysisResult.result_type)
+            ).all()
+            return [row_dict(r) for r in rows]
+
+    def spent_usd(self, request_id: str | uuid.UUID) -> float:
+        """What the request's stored results cost so far (the budget cap counts from this)."""
+        with self.session() as s:
+            total = s.scalar(
+                select(func.coalesce(func.sum(MediaAnalysisResult.cost_usd), 0)).where(
+                    MediaAnalysisResult.request_id == _uuid(request_id)
+                )
+            )
+        return float(total or 0)
+
     def file_paths(self, request_ids: Iterable[str | uuid.UUID]) -> dict[str, list[str]]:
         ids = [_uuid(r) for r in request_ids]
         out: dict[str, list[str]] = {str(r): [] for r in ids}

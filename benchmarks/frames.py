@@ -1,0 +1,158 @@
+"""Benchmark: 18 frames as 3 contact sheets of 2x3, our extraction against ffmpeg and the floor.
+
+Methods, each run in its own child process so its peak memory (ru_maxrss) can be read alone:
+
+- ``ours``          extract_frames (default mode) + build_contact_sheets
+- ``ours-accurate`` the same with ``accurate=True`` (the frame shown at each target)
+- ``ffmpeg-tile``   ``ffmpeg -vf fps=18/duration,scale,tile=2x3`` (decodes the whole file)
+- ``floor``         PyAV keyframe-only: seek, keep the first decoded frame, same JPEGs and sheets
+
+Times for the Python methods start before their first import of PyAV/Pillow and exclude only
+the interpreter start; ffmpeg's is the wall time of its process. Videos are generated once
+under ``.bench/`` (looped stream copies, see ``sample.make_long_video``).
+
+    python benchmarks/frames.py            # 10 min 1280x720 and 2 h 640x360, both 30 fps
+    python benchmarks/frames.py --quick    # 2 min and 20 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FULL = [(600, (1280, 720)), (7200, (640, 360))]
+QUICK = [(120, (1280, 720)), (1200, (640, 360))]
+METHODS = ["ours", "ours-accurate", "ffmpeg-tile", "floor"]
+COUNT, COLS, ROWS, THUMB = 18, 2, 3, 640
+
+
+def video_for(cache: Path, duration: int, size: tuple[int, int], fps: int = 30) -> Path:
+    """The cached benchmark video, generated on first use."""
+    from media_analysis_dagster.media.sample import make_long_video
+
+    path = cache / f"long_{duration}s_{size[0]}x{size[1]}_{fps}fps.mp4"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        print(f"generating {path.name} ...", flush=True)
+        tmp = path.with_suffix(".part.mp4")
+        make_long_video(tmp, duration, size, fps)
+        tmp.rename(path)
+    return path
+
+
+def _floor_frames(video: Path, out: Path) -> list:
+    """Keyframe-only extraction: the cheapest way to get 18 pictures by seeking."""
+    import av
+
+    from media_analysis_dagster.media.frames import ExtractedFrame, _write, frame_targets
+    from media_analysis_dagster.media.probe import probe_video
+
+    info = probe_video(video)
+    frames = []
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for i, target in enumerate(frame_targets(info.duration, COUNT)):
+            container.seek(int(target / stream.time_base), backward=True, stream=stream)
+            frame = next(container.decode(stream))
+            path = out / f"frame_{i + 1:04d}.jpg"
+            w, h = _write(frame, info, path, 1280, 90)
+            t = float(frame.time)
+            frames.append(ExtractedFrame(i, target, t, round(t * info.fps), True, path, w, h))
+    return frames
+
+
+def child(method: str, video: Path, out: Path) -> None:
+    """Run one method in this (child) process and print its time as JSON."""
+    start = time.perf_counter()
+    from media_analysis_dagster.media.contact_sheets import SheetHeader, build_contact_sheets
+    from media_analysis_dagster.media.frames import extract_frames
+    from media_analysis_dagster.media.probe import probe_video
+
+    info = probe_video(video)
+    if method == "floor":
+        frames = _floor_frames(video, out)
+    else:
+        frames = extract_frames(video, out, count=COUNT, accurate=method == "ours-accurate")
+    header = SheetHeader(video.name, info.duration, info.display_width, info.display_height, "h264")
+    sheets = build_contact_sheets(frames, out, header=header, cols=COLS, rows=ROWS)
+    assert len(sheets) == 3
+    error = max(abs(f.pts_time - f.target_time) for f in frames)
+    print(json.dumps({"seconds": time.perf_counter() - start, "max_error": error}))
+
+
+def run(method: str, video: Path, duration: float) -> tuple[float, float, float | None]:
+    """Time and peak RSS (MB) of one method in a fresh process."""
+    from media_analysis_dagster.media.sample import ffmpeg_exe
+
+    out = Path(tempfile.mkdtemp(prefix="bench_"))
+    try:
+        if method == "ffmpeg-tile":
+            vf = f"fps={COUNT}/{duration},scale={THUMB}:-2,tile={COLS}x{ROWS}"
+            cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(video), "-an", "-vf", vf]
+            cmd += ["-frames:v", "3", "-q:v", "3", str(out / "sheet_%02d.jpg")]
+        else:
+            cmd = [sys.executable, __file__, "--child", method, str(video), str(out)]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        stdout = proc.stdout.read() if proc.stdout else ""
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise RuntimeError(f"{method} failed with exit code {proc.returncode}")
+        if method == "ffmpeg-tile":
+            return wall, usage.ru_maxrss / 1024, None
+        data = json.loads(stdout.strip().splitlines()[-1])
+        return data["seconds"], usage.ru_maxrss / 1024, data["max_error"]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter videos (2 and 20 min)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per method; best time kept")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("METHOD", "VIDEO", "OUT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return
+    for duration, size in QUICK if args.quick else FULL:
+        video = video_for(args.cache, duration, size)
+        results = {}
+        for method in args.methods:
+            runs = [run(method, video, duration) for _ in range(args.repeat)]
+            results[method] = (min(r[0] for r in runs), max(r[1] for r in runs), runs[0][2])
+        print(f"\n{video.name}  ({duration / 60:g} min, {size[0]}x{size[1]}, 18 frames, 3 sheets)")
+        print(
+            f"{'method':<15}{'seconds':>9}{'peak MB':>9}{'max |t-target|':>16}"
+            f"{'ffmpeg/this':>13}{'this/floor':>12}"
+        )
+        ff = results.get("ffmpeg-tile", (None,))[0]
+        floor = results.get("floor", (None,))[0]
+        for method, (seconds, rss, err) in results.items():
+            ratio_ff = f"{ff / seconds:.1f}x" if ff else "-"
+            ratio_floor = f"{seconds / floor:.2f}x" if floor else "-"
+            err_s = f"{err:.3f} s" if err is not None else "-"
+            print(
+                f"{method:<15}{seconds:>9.2f}{rss:>9.0f}{err_s:>16}{ratio_ff:>13}{ratio_floor:>12}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""What every op needs: the request id of the run, table materializations, file rows."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetKey, AssetMaterialization, OpExecutionContext
+
+from ..db.rows import NewFile
+from .config import TAG_MEDIA_TYPE, TAG_REQUEST_ID
+
+TABLES = ("media_analysis_requests", "media_files", "contact_sheets", "media_analysis_results")
+
+
+def run_request_id(context: Any) -> str | None:
+    """The request id tag of the run, read fresh (``register_request`` may have added it)."""
+    run = context.instance.get_run_by_id(context.run_id)
+    return run.tags.get(TAG_REQUEST_ID) if run else None
+
+
+def tag_run(context: OpExecutionContext, request_id: str, media_type: str | None) -> None:
+    tags = {TAG_REQUEST_ID: request_id}
+    if media_type:
+        tags[TAG_MEDIA_TYPE] = media_type
+    current = context.run.tags
+    new = {k: v for k, v in tags.items() if current.get(k) != v}
+    if new:
+        context.instance.add_run_tags(context.run_id, new)
+
+
+def materialize(context: OpExecutionContext, table: str, request_id: str, **metadata: Any) -> None:
+    """Record a write to one of the four tables, so the asset catalog shows lineage."""
+    context.log_event(
+        AssetMaterialization(
+            asset_key=AssetKey(table),
+            partition=None,
+            description=f"rows for request {request_id}",
+            metadata={
+                "request_id": request_id,
+                **{k: v for k, v in metadata.items() if v is not None},
+            },
+        )
+    )
+
+
+def file_row(path: Path, file_type: str, *, mime_type: str | None = None, **fields: Any) -> NewFile:
+    """A ``media_files`` row for a file we just wrote (size from disk, name from the path)."""
+    mime = mime_type or mimetypes.guess_type(path.name)[0]
+    return NewFile(
+        file_type=file_type,
+        file_path=str(path),
+        file_name=path.name[:255],
+        file_size_bytes=path.stat().st_size,
+        mime_type=mime,
+        **fields,
+    )
+
+
+def summary_text(facts: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    return ", ".join(f"{k}={facts[k]}" for k in keys if facts.get(k) is not None)

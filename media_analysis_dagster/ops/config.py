@@ -1,0 +1,47 @@
+"""Typed run config of ``media_analysis_job`` (DESIGN.md §3) and the run tags it carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import Config
+from pydantic import Field
+
+TAG_REQUEST_ID = "media_analysis/request_id"
+TAG_MEDIA_TYPE = "media_analysis/media_type"
+TAG_SOURCE = "media_analysis/source"
+SOURCES = ("sensor", "graphql", "ui", "cli", "demo", "schedule", "test")
+
+
+class RequestConfig(Config):
+    """``ops.register_request.config``: either a pending row's id, or a new request."""
+
+    request_id: str | None = Field(
+        default=None, description="Claim this pending row. Omit to create the row in the run."
+    )
+    media_url: str | None = Field(default=None, description="http(s) URL of the media.")
+    media_path: str | None = Field(
+        default=None, description="Local path inside MEDIA_ANALYSIS_MEDIA_ROOTS."
+    )
+    media_type: str = Field(default="auto", description="video | audio | document | auto.")
+    prompt: str | None = Field(default=None, description="What the analysis should answer.")
+    user_metadata: dict[str, Any] | None = Field(default=None, description="Stored as is.")
+    created_by: str | None = Field(default=None, description="Who asked (free text).")
+    source_endpoint: str | None = Field(
+        default=None,
+        description="How the request came: ui, graphql, cli, ... (default: the run's "
+        "media_analysis/source tag, else 'ui').",
+    )
+    providers: list[str] | None = Field(
+        default=None, description="Providers to use (default: every enabled one)."
+    )
+    frame_count: int | None = Field(
+        default=None, ge=1, le=200, description="Frames to extract (default: by duration)."
+    )
+    grid_cols: int = Field(default=2, ge=1, le=10, description="Contact sheet columns.")
+    grid_rows: int = Field(default=3, ge=1, le=10, description="Contact sheet rows.")
+    accurate_frames: bool = Field(
+        default=False,
+        description="Decode to the exact frame at every target time instead of using a "
+        "keyframe within a quarter interval.",
+    )

@@ -1,0 +1,47 @@
+"""Failure handling: the request row ends ``failed`` with a reason the moment a step fails.
+
+A step that fails removes the files it half-wrote (its own folder and rows). When the input
+itself is bad (a ``MediaError``), nothing of the request is worth keeping, so all its files and
+file rows go. A run that fails because the row was not pending never touches the row.
+"""
+
+from dagster import HookContext, failure_hook
+
+from ..errors import RequestStateError, describe, error_details
+from ..media.errors import MediaError
+from .common import run_request_id
+
+# step -> (folder under requests/<id>/, media_files.file_type values it writes)
+STEP_OUTPUTS = {
+    "fetch_media": ("original", ["original"]),
+    "extract_frames": ("frames", ["frame"]),
+    "build_contact_sheets": ("contact_sheets", ["contact_sheet"]),
+    "extract_audio": ("audio", ["audio"]),
+    "extract_document": ("document", ["document", "preview"]),
+}
+ALL_FILE_TYPES = sorted({t for _, types in STEP_OUTPUTS.values() for t in types})
+
+
+@failure_hook(required_resource_keys={"database", "files"})
+def mark_request_failed(context: HookContext) -> None:
+    exc = context.op_exception
+    if exc is None or isinstance(exc, RequestStateError):
+        return
+    request_id = run_request_id(context)
+    if not request_id:
+        context.log.warning("step failed before the run had a request id; no row to update")
+        return
+    store, files = context.resources.database.store, context.resources.files
+    op_name = context.op.name
+    if isinstance(exc, MediaError):
+        store.replace_rows(request_id, file_types=ALL_FILE_TYPES, replace_sheets=True)
+        files.remove(files.request_dir(request_id))
+    elif op_name in STEP_OUTPUTS:
+        folder, types = STEP_OUTPUTS[op_name]
+        store.replace_rows(
+            request_id, file_types=types, replace_sheets=op_name == "build_contact_sheets"
+        )
+        files.remove(files.request_dir(request_id) / folder)
+    details = error_details(exc, run_id=context.run_id, step=context.step_key)
+    if store.fail_request(request_id, describe(exc), details):
+        context.log.error(f"request {request_id} marked failed: {describe(exc)}")

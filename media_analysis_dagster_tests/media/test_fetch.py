@@ -1,0 +1,349 @@
+"""Local paths and downloads, against a real HTTP server on 127.0.0.1.
+
+An audit hook on ``socket.connect`` records every connection attempted while a test runs under
+``no_remote_connections()`` and refuses any that is not loopback, so "rejected before
+connecting" is asserted, not assumed: no test ever reaches a non-loopback address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+
+from media_analysis_dagster.media.errors import (
+    DownloadError,
+    ForbiddenSourceError,
+    SourceError,
+)
+from media_analysis_dagster.media.fetch import (
+    FetchLimits,
+    check_url_allowed,
+    copy_local,
+    download,
+    is_public_address,
+    resolve_local_path,
+)
+
+PAYLOAD = hashlib.sha256(b"seed").digest() * 10_000  # 320,000 bytes
+OPEN = FetchLimits(allow_private=True, timeout_s=20)
+_connects: list[list[str]] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "socket.connect" and _connects:
+        address = args[1]
+        host = str(address[0] if isinstance(address, tuple) else address)
+        _connects[-1].append(host)
+        if not ipaddress.ip_address(host.split("%")[0]).is_loopback:
+            raise ConnectionRefusedError(f"test guard: refused connection to {host}")
+
+
+sys.addaudithook(_audit)
+
+
+@contextmanager
+def no_remote_connections() -> Iterator[list[str]]:
+    """Record connection attempts; any non-loopback attempt fails."""
+    attempts: list[str] = []
+    _connects.append(attempts)
+    try:
+        yield attempts
+    finally:
+        _connects.pop()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes = b"", **headers: str) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        if "Content_Length" not in headers:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        try:
+            if url.path == "/file":
+                self._send(200, PAYLOAD, Content_Type="video/mp4")
+            elif url.path == "/host":
+                self._send(200, self.headers["Host"].encode())
+            elif url.path == "/redirect":
+                self._send(302, Location=query["to"][0])
+            elif url.path.startswith("/hop/"):
+                left = int(url.path.rsplit("/", 1)[1])
+                self._send(302, Location=f"/hop/{left - 1}" if left > 1 else "/file")
+            elif url.path == "/declared-huge":
+                self._send(200, b"x" * 1024, Content_Length=str(10**12))
+            elif url.path == "/chunked":
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for _ in range(64):  # 4 MiB in 64 KiB chunks, no Content-Length
+                    self.wfile.write(b"10000\r\n" + b"y" * 0x10000 + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+            elif url.path == "/slow":
+                self.send_response(200)
+                self.send_header("Content-Length", "1000000")
+                self.end_headers()
+                for _ in range(100):  # at most 10 s, ends early when the client hangs up
+                    self.wfile.write(b"z" * 100)
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            else:
+                self._send(404, b"not found")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.block_on_close = False
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# --- local paths -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def roots(tmp_path: Path) -> tuple[Path, Path]:
+    root, outside = tmp_path / "media", tmp_path / "outside"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (root / "sub" / "clip.mp4").write_bytes(b"inside")
+    (outside / "secret.txt").write_bytes(b"secret")
+    return root, outside
+
+
+def test_resolve_local_path_inside_roots(roots: tuple[Path, Path], tmp_path: Path) -> None:
+    root, _ = roots
+    expected = (root / "sub" / "clip.mp4").resolve()
+    assert resolve_local_path(str(root / "sub" / "clip.mp4"), [root]) == expected
+    assert resolve_local_path("sub/clip.mp4", [tmp_path / "none", root]) == expected
+    link_root = tmp_path / "root-link"
+    link_root.symlink_to(root)  # a root that is itself a symlink still works
+    assert resolve_local_path(str(link_root / "sub" / "clip.mp4"), [link_root]) == expected
+
+
+def test_resolve_local_path_forbidden(roots: tuple[Path, Path]) -> None:
+    root, outside = roots
+    (root / "escape.txt").symlink_to(outside / "secret.txt")
+    for media_path in (
+        str(outside / "secret.txt"),
+        str(root / ".." / "outside" / "secret.txt"),
+        "../outside/secret.txt",
+        str(root / "escape.txt"),
+        "/etc/passwd",
+    ):
+        with pytest.raises(ForbiddenSourceError):
+            resolve_local_path(media_path, [root])
+    with pytest.raises(ForbiddenSourceError, match="No media roots"):
+        resolve_local_path(str(root / "sub" / "clip.mp4"), [])
+
+
+def test_resolve_local_path_missing_or_not_a_file(roots: tuple[Path, Path]) -> None:
+    root, _ = roots
+    with pytest.raises(SourceError, match="does not exist") as missing:
+        resolve_local_path(str(root / "nope.mp4"), [root])
+    assert not isinstance(missing.value, ForbiddenSourceError)
+    with pytest.raises(SourceError, match="not a regular file"):
+        resolve_local_path(str(root / "sub"), [root])
+
+
+def test_copy_local_hashes_while_copying(roots: tuple[Path, Path], tmp_path: Path) -> None:
+    root, _ = roots
+    dest = tmp_path / "work" / "deep" / "input.bin"
+    fetched = copy_local(root / "sub" / "clip.mp4", dest)
+    assert fetched.path == dest and dest.read_bytes() == b"inside"
+    assert fetched.sha256 == hashlib.sha256(b"inside").hexdigest() and fetched.size_bytes == 6
+    assert (fetched.source, fetched.final_url, fetched.content_type_header) == ("path", None, None)
+    with pytest.raises(SourceError):
+        copy_local(root / "missing", tmp_path / "x")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "x.part").exists()
+
+
+# --- address policy --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:4700:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fd00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:93.184.216.34", True),
+        ("2002:7f00:1::1", False),  # 6to4 wrapping 127.0.0.1
+    ],
+)
+def test_is_public_address(address: str, public: bool) -> None:
+    assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+def test_public_literal_passes_the_check_without_connecting() -> None:
+    with no_remote_connections() as attempts:
+        check_url_allowed("https://93.184.216.34/video.mp4", allow_private=False)
+    assert attempts == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/file",
+        "http://localhost:{port}/file",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]:{port}/file",
+        "http://10.0.0.1/",
+        "http://0.0.0.0:{port}/file",
+    ],
+)
+def test_private_addresses_rejected_before_connecting(
+    server: str, tmp_path: Path, url: str
+) -> None:
+    url = url.format(port=urlsplit(server).port)
+    with no_remote_connections() as attempts:
+        with pytest.raises(ForbiddenSourceError, match="not a public address"):
+            check_url_allowed(url, allow_private=False)
+        with pytest.raises(ForbiddenSourceError):
+            download(url, tmp_path / "media.bin", FetchLimits())
+    assert attempts == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.com/video.mp4", "gopher://x/", "not a url"]
+)
+def test_other_schemes_rejected(url: str, tmp_path: Path) -> None:
+    with no_remote_connections() as attempts:
+        with pytest.raises(ForbiddenSourceError):
+            check_url_allowed(url, allow_private=True)
+        with pytest.raises(ForbiddenSourceError):
+            download(url, tmp_path / "m", OPEN)
+    assert attempts == []
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+
+def test_download_streams_and_hashes(server: str, tmp_path: Path) -> None:
+    dest = tmp_path / "in" / "media.bin"
+    with no_remote_connections():
+        fetched = download(f"{server}/file", dest, OPEN)
+    assert dest.read_bytes() == PAYLOAD
+    assert fetched.sha256 == hashlib.sha256(PAYLOAD).hexdigest()
+    assert (fetched.size_bytes, fetched.source) == (len(PAYLOAD), "url")
+    assert (fetched.final_url, fetched.content_type_header) == (f"{server}/file", "video/mp4")
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["media.bin"]
+
+
+def test_connection_goes_to_the_checked_ip_with_the_original_host_header(
+    server: str, tmp_path: Path
+) -> None:
+    port = urlsplit(server).port
+    if not any(
+        ipaddress.ip_address(info[4][0]).is_loopback
+        for info in socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
+    ):
+        pytest.skip("localhost does not resolve to a loopback address here")
+    with no_remote_connections() as attempts:
+        download(f"http://localhost:{port}/host", tmp_path / "h", OPEN)
+    assert (tmp_path / "h").read_text() == f"localhost:{port}"
+    assert attempts and all(ipaddress.ip_address(a).is_loopback for a in attempts)
+
+
+def test_credentials_in_the_url_are_not_kept_in_final_url(server: str, tmp_path: Path) -> None:
+    url = server.replace("http://", "http://user:s3cret@") + "/file"
+    assert download(url, tmp_path / "m", OPEN).final_url == f"{server}/file"
+
+
+def test_relative_redirects_are_followed(server: str, tmp_path: Path) -> None:
+    fetched = download(f"{server}/hop/3", tmp_path / "m", OPEN)
+    assert fetched.final_url == f"{server}/file" and fetched.size_bytes == len(PAYLOAD)
+
+
+def test_redirect_limit(server: str, tmp_path: Path) -> None:
+    limits = FetchLimits(allow_private=True, max_redirects=3)
+    with pytest.raises(DownloadError, match="redirected more than 3 times"):
+        download(f"{server}/hop/4", tmp_path / "m", limits)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/x", "file:///etc/passwd"],
+)
+def test_redirect_to_a_forbidden_target_is_rechecked(
+    server: str, tmp_path: Path, target: str
+) -> None:
+    """Only loopback is allowed (so the test server answers); the redirect hop is re-checked."""
+    url = f"{server}/redirect?to={quote(target, safe='')}"
+    with no_remote_connections() as attempts, pytest.raises(ForbiddenSourceError):
+        download(url, tmp_path / "m", FetchLimits(), address_allowed=lambda ip: ip.is_loopback)
+    assert attempts == ["127.0.0.1"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_http_error_status(server: str, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="HTTP status 404"):
+        download(f"{server}/missing", tmp_path / "m", OPEN)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["/declared-huge", "/chunked"])
+def test_size_limit(server: str, tmp_path: Path, path: str) -> None:
+    limits = FetchLimits(allow_private=True, max_bytes=1024 * 1024)
+    with pytest.raises(DownloadError, match="limit of 1048576 bytes"):
+        download(f"{server}{path}", tmp_path / "m", limits)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_total_time_limit(server: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"longer than 0\.6 seconds|timed out"):
+        download(f"{server}/slow", tmp_path / "m", FetchLimits(allow_private=True, timeout_s=0.6))
+    assert time.monotonic() - started < 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_connection_refused(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound but not listening: refuses connections
+        with pytest.raises(DownloadError, match="failed"):
+            download(f"http://127.0.0.1:{port}/", tmp_path / "m", OPEN)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,162 @@
+"""Fallback chains over real providers and the fake server: retries, fallbacks, budget, secrets."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from media_analysis_dagster.providers.base import AnalysisTask, ProviderResult
+from media_analysis_dagster.providers.chain import Budget, run_chain
+from media_analysis_dagster.providers.registry import build_providers, chain_for
+from media_analysis_dagster_tests.fake_providers import FakeResponse
+
+from .conftest import FAST_RETRIES, SECRET
+
+
+class OfflineSummary:
+    """A stand-in for the internal provider (free, offline)."""
+
+    name = "internal"
+    paid = False
+
+    def supports(self, result_type: str, media_type: str) -> bool:
+        return result_type == "summary"
+
+    def analyze(self, task: AnalysisTask) -> ProviderResult:
+        return ProviderResult("summary", "internal", "extractive", None, None, "extractive")
+
+
+def providers_for(fake, *names, internal=None):
+    keys = {n: SECRET for n in names}
+    return build_providers(keys, fake.base_urls(), internal=internal)
+
+
+def test_deepgram_5xx_falls_back_to_groq(fake, make_wav):
+    fake.script("deepgram", "listen", [500, 502, 503, 500])
+    enabled = providers_for(fake, "deepgram", "groq", "openai")
+    task = AnalysisTask("r1", "transcription", "audio", audio_path=make_wav(2.0))
+    outcome = run_chain(task, chain_for("transcription", enabled), retry_kwargs=FAST_RETRIES)
+
+    assert outcome.succeeded and outcome.result.provider == "groq"
+    assert outcome.result.content == "fake transcript of 2.00 seconds"
+    first, second = outcome.to_dicts()
+    assert first["provider"] == "deepgram" and first["status"] == "error"
+    assert first["error_type"] == "ProviderServerError" and first["retries"] == 3
+    assert "HTTP 500" in first["error"] and first["cost_usd"] == 0.0
+    assert second["provider"] == "groq" and second["status"] == "success"
+    assert second["model"] == "whisper-large-v3-turbo" and second["cost_usd"] > 0
+    assert len(fake.requests("deepgram")) == 4 and len(fake.requests("openai")) == 0
+
+
+def test_429_waits_at_least_retry_after(fake):
+    fake.script("openai", "chat", [FakeResponse.error(429, retry_after=1)])
+    enabled = providers_for(fake, "openai")
+    task = AnalysisTask("r1", "summary", "video", prompt="sum up")
+    outcome = run_chain(task, chain_for("summary", enabled), retry_kwargs=FAST_RETRIES)
+
+    assert outcome.succeeded and outcome.attempts[0].retries == 1
+    first, second = fake.requests("openai", "chat")
+    assert second.at - first.at >= 1.0
+
+
+def test_401_is_not_retried_and_names_the_key(fake):
+    fake.script("openai", "chat", [401])
+    enabled = providers_for(fake, "openai")
+    outcome = run_chain(
+        AnalysisTask("r1", "summary", "video"),
+        chain_for("summary", enabled),
+        retry_kwargs=FAST_RETRIES,
+    )
+    assert not outcome.succeeded
+    assert len(fake.requests("openai")) == 1
+    (attempt,) = outcome.attempts
+    assert attempt.error_type == "AuthenticationError" and attempt.retries == 0
+    assert "OPENAI_API_KEY" in attempt.error
+    assert "OPENAI_API_KEY" in outcome.error_summary()
+
+
+@pytest.mark.parametrize("failure", [FakeResponse.malformed_body(), FakeResponse.dropped()])
+def test_malformed_and_dropped_are_transient(fake, failure):
+    fake.script("minimax", "chat", [failure])
+    enabled = providers_for(fake, "minimax")
+    task = AnalysisTask("r1", "summary", "document", document_text="A short memo.")
+    outcome = run_chain(task, chain_for("summary", enabled), retry_kwargs=FAST_RETRIES)
+    assert outcome.succeeded and outcome.result.provider == "minimax"
+    assert outcome.attempts[0].retries == 1 and len(fake.requests("minimax")) == 2
+
+
+def test_budget_cap_skips_paid_calls_but_not_internal(fake):
+    enabled = providers_for(fake, "openai", "anthropic", internal=OfflineSummary())
+    budget = Budget(max_usd=0.01, spent_usd=0.01)
+    outcome = run_chain(
+        AnalysisTask("r1", "summary", "video"), chain_for("summary", enabled), budget=budget
+    )
+    assert outcome.result.provider == "internal"
+    assert [(a.provider, a.status) for a in outcome.attempts] == [
+        ("openai", "skipped"),
+        ("anthropic", "skipped"),
+        ("internal", "success"),
+    ]
+    assert "budget cap" in outcome.attempts[0].error
+    assert fake.requests() == []
+
+
+def test_budget_accumulates_spend(fake):
+    enabled = providers_for(fake, "openai")
+    budget = Budget(max_usd=1.0)
+    outcome = run_chain(
+        AnalysisTask("r1", "summary", "video"), chain_for("summary", enabled), budget=budget
+    )
+    assert budget.spent_usd == pytest.approx(outcome.result.cost_usd) and budget.spent_usd > 0
+
+
+def test_unexpected_exception_is_recorded_and_chain_continues(fake):
+    class Broken(OfflineSummary):
+        name = "broken"
+
+        def analyze(self, task):
+            raise RuntimeError("boom")
+
+    outcome = run_chain(AnalysisTask("r1", "summary", "video"), [Broken(), OfflineSummary()])
+    assert outcome.result.provider == "internal"
+    assert outcome.attempts[0].error == "unexpected RuntimeError: boom"
+
+
+def test_the_key_never_appears_in_results_or_attempts(fake, make_wav, make_jpegs):
+    fake.script("deepgram", "listen", [FakeResponse.error(400, f"key {SECRET} is odd"), 401])
+    fake.script("openai", "chat", [FakeResponse.error(500, f"echo {SECRET}")])
+    enabled = providers_for(fake, "deepgram", "groq", "openai", "minimax", "anthropic")
+    tasks = [
+        AnalysisTask("r1", "transcription", "audio", audio_path=make_wav(1.0)),
+        AnalysisTask("r1", "transcription", "audio", audio_path=make_wav(1.0, "b.wav")),
+        AnalysisTask("r1", "vision_analysis", "video", contact_sheet_paths=make_jpegs(1)),
+        AnalysisTask("r1", "summary", "video", prompt="x"),
+    ]
+    dumped = []
+    for task in tasks:
+        outcome = run_chain(task, chain_for(task.result_type, enabled), retry_kwargs=FAST_RETRIES)
+        assert outcome.succeeded
+        dumped.append(json.dumps(outcome.result.to_dict(), default=str))
+        dumped.append(json.dumps(outcome.to_dicts()))
+        dumped.append(repr(outcome))
+    dumped.extend(repr(p) for p in enabled.values())
+    text = "\n".join(dumped)
+    assert "deepgram" in text and "BadRequestError" in text and "AuthenticationError" in text
+    assert SECRET not in text
+    # …while the key really was sent on the wire.
+    assert all(SECRET in r.headers["authorization"] for r in fake.requests())
+
+
+def test_retry_timing_is_fast_for_transient_errors_without_retry_after(fake):
+    fake.script("openai", "chat", [500, 500])
+    enabled = providers_for(fake, "openai")
+    started = time.monotonic()
+    outcome = run_chain(
+        AnalysisTask("r1", "summary", "video"),
+        chain_for("summary", enabled),
+        retry_kwargs=FAST_RETRIES,
+    )
+    assert outcome.succeeded and outcome.attempts[0].retries == 2
+    assert time.monotonic() - started < 2.0

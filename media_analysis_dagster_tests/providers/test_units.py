@@ -1,0 +1,194 @@
+"""Pure pieces: retry policy, Retry-After parsing, prices, error tree, registry, imports."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from media_analysis_dagster.providers.chain import DEFAULT_CHAINS
+from media_analysis_dagster.providers.errors import (
+    AuthenticationError,
+    BadRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    PermanentProviderError,
+    ProviderServerError,
+    RateLimitedError,
+    TransientProviderError,
+    error_for_status,
+)
+from media_analysis_dagster.providers.pricing import Price, cost_for, is_priced
+from media_analysis_dagster.providers.registry import (
+    base_urls_from_env,
+    build_providers,
+    chain_for,
+    keys_from_env,
+)
+from media_analysis_dagster.providers.retry import (
+    backoff_delay,
+    call_with_retries,
+    parse_retry_after,
+)
+
+
+def flaky(errors):
+    """A callable raising the given errors in turn, then returning 'ok'."""
+    queue = list(errors)
+    calls = []
+
+    def fn():
+        calls.append(1)
+        if queue:
+            raise queue.pop(0)
+        return "ok"
+
+    fn.calls = calls
+    return fn
+
+
+def test_retries_transient_with_jittered_backoff_and_retry_after_floor():
+    sleeps: list[float] = []
+    fn = flaky([ProviderServerError("p", "x"), RateLimitedError("p", "slow down", retry_after=7.5)])
+    assert (
+        call_with_retries(fn, provider="p", sleep=sleeps.append, base_delay=1, max_delay=4) == "ok"
+    )
+    assert len(fn.calls) == 3
+    assert 0 <= sleeps[0] <= 1 and sleeps[1] == 7.5
+
+
+def test_permanent_raises_at_once_and_attempts_are_bounded():
+    sleeps: list[float] = []
+    fn = flaky([BadRequestError("p", "no")])
+    with pytest.raises(BadRequestError):
+        call_with_retries(fn, provider="p", sleep=sleeps.append)
+    assert len(fn.calls) == 1 and sleeps == []
+
+    fn = flaky([ProviderServerError("p", "x")] * 10)
+    with pytest.raises(ProviderServerError):
+        call_with_retries(fn, provider="p", attempts=3, sleep=sleeps.append)
+    assert len(fn.calls) == 3 and len(sleeps) == 2
+
+
+def test_huge_retry_after_is_not_waited_for():
+    fn = flaky([RateLimitedError("p", "quota", retry_after=3600)])
+    with pytest.raises(RateLimitedError):
+        call_with_retries(fn, provider="p", sleep=lambda s: None, max_retry_after=60)
+
+
+def test_backoff_is_capped_full_jitter():
+    rng = random.Random(1)
+    delays = [backoff_delay(n, base_delay=0.5, max_delay=2, rng=rng) for n in range(10)]
+    assert all(0 <= d <= 2 for d in delays)
+    assert backoff_delay(5, base_delay=0.5, max_delay=2, retry_after=9, rng=rng) == 9
+
+
+def test_parse_retry_after_forms():
+    assert parse_retry_after({"Retry-After": "2"}) == 2.0
+    assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 < parse_retry_after({"retry-after": future}) <= 30
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after(None) is None
+
+
+def test_prices_and_overrides():
+    assert cost_for("openai", "gpt-4o-mini", prompt_tokens=1_000_000) == pytest.approx(0.15)
+    assert cost_for("openai", "gpt-4o-mini", completion_tokens=1_000_000) == pytest.approx(0.60)
+    assert cost_for("deepgram", "nova-3", audio_seconds=600) == pytest.approx(0.043)
+    assert cost_for("groq", "whisper-large-v3-turbo", audio_seconds=3600) == pytest.approx(0.04)
+    assert cost_for("openai", "no-such-model", prompt_tokens=10**6) == 0.0
+    assert not is_priced("openai", "no-such-model") and is_priced("internal", "anything")
+    overrides = {("openai", "gpt-4o-mini"): Price(1.0, 2.0), "groq/*": {"audio_per_minute": 1.0}}
+    assert cost_for("openai", "gpt-4o-mini", prompt_tokens=10**6, overrides=overrides) == 1.0
+    assert cost_for("groq", "any", audio_seconds=30, overrides=overrides) == 0.5
+
+
+def test_error_tree_and_status_mapping():
+    assert issubclass(RateLimitedError, TransientProviderError)
+    assert issubclass(AuthenticationError, PermanentProviderError)
+    kw = {"key_env": "GROQ_API_KEY"}
+    assert isinstance(error_for_status("groq", 500, "x", **kw), ProviderServerError)
+    assert isinstance(error_for_status("groq", 408, "x", **kw), ProviderServerError)
+    assert isinstance(error_for_status("groq", 404, "x", **kw), NotFoundError)
+    assert isinstance(error_for_status("groq", 422, "x", **kw), BadRequestError)
+    assert isinstance(error_for_status("groq", 200, "x", **kw), MalformedResponseError)
+    limited = error_for_status("groq", 429, "x", retry_after=2, **kw)
+    assert isinstance(limited, RateLimitedError) and limited.retry_after == 2
+    auth = error_for_status("groq", 403, "x", **kw)
+    assert str(auth) == "GROQ_API_KEY was rejected by groq (HTTP 403); set a valid key"
+    assert auth.to_dict()["error_type"] == "AuthenticationError"
+    assert auth.to_dict()["transient"] is False
+
+
+def test_build_providers_only_with_keys_and_chain_order():
+    internal = type("Internal", (), {"name": "internal"})()
+    enabled = build_providers(
+        {"openai": "k1", "groq": "", "deepgram": None, "anthropic": "k2", "bogus": "k"},
+        {"openai": "http://127.0.0.1:1/openai/v1"},
+        models={"openai": {"summary": "gpt-4o"}},
+        internal=internal,
+    )
+    assert set(enabled) == {"openai", "anthropic", "internal"}
+    assert enabled["openai"].base_url == "http://127.0.0.1:1/openai/v1"
+    assert enabled["openai"].model_for("summary") == "gpt-4o"
+    assert enabled["openai"].model_for("transcription") == "whisper-1"
+    names = [p.name for p in chain_for("summary", enabled)]
+    assert names == ["openai", "anthropic", "internal"]
+    assert [p.name for p in chain_for("summary", enabled, requested=["anthropic"])] == [
+        "anthropic",
+        "internal",
+    ]
+    assert [p.name for p in chain_for("scene_detection", enabled)] == ["internal"]
+    assert [p.name for p in chain_for("transcription", enabled)] == ["openai"]
+    assert chain_for("transcription", enabled, requested=["deepgram"]) == []
+    custom = chain_for("summary", enabled, chains={"summary": ["anthropic", "openai"]})
+    assert [p.name for p in custom] == ["anthropic", "openai"]
+    assert DEFAULT_CHAINS["transcription"] == ["deepgram", "groq", "openai"]
+
+
+def test_env_helpers():
+    env = {"GEMINI_API_KEY": "g", "GOOGLE_BASE_URL": "http://x", "OPENAI_API_KEY": ""}
+    assert keys_from_env(env)["google"] == "g" and keys_from_env(env)["openai"] is None
+    assert base_urls_from_env(env)["google"] == "http://x"
+    assert base_urls_from_env(env)["deepgram"] is None
+
+
+def test_importing_providers_does_not_import_the_sdks():
+    code = (
+        "import sys\n"
+        "import media_analysis_dagster.providers.registry, media_analysis_dagster.providers.chain\n"
+        "import media_analysis_dagster.providers.openai_compat\n"
+        "import media_analysis_dagster.providers.deepgram\n"
+        "print(sorted(m for m in ('openai', 'deepgram', 'httpx') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_main_prints_exports():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "media_analysis_dagster_tests.fake_providers", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.strip())
+            if line.startswith("#"):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in lines[:-1])
+    assert exports["OPENAI_BASE_URL"].endswith("/openai/v1")
+    assert exports["GROQ_BASE_URL"].endswith("/groq/openai/v1")
+    assert exports["DEEPGRAM_BASE_URL"].endswith("/deepgram")
+    assert exports["GOOGLE_BASE_URL"].endswith("/google/v1beta/openai")
+    assert "GEMINI_API_KEY" in exports
