@@ -1,6 +1,6 @@
 """Benchmark: 18 frames as 3 contact sheets of 2x3, our extraction against ffmpeg and the floor.
 
-Methods, each run in its own child process so its peak memory (ru_maxrss) can be read alone:
+Methods, each run in its own child process so its peak memory (VmHWM) can be read alone:
 
 - ``ours``          extract_frames (default mode) + build_contact_sheets
 - ``ours-accurate`` the same with ``accurate=True`` (the frame shown at each target)
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -88,7 +87,21 @@ def child(method: str, video: Path, out: Path) -> None:
     sheets = build_contact_sheets(frames, out, header=header, cols=COLS, rows=ROWS)
     assert len(sheets) == 3
     error = max(abs(f.pts_time - f.target_time) for f in frames)
-    print(json.dumps({"seconds": time.perf_counter() - start, "max_error": error}))
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "max_error": error, "peak_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """VmHWM of a process: the peak resident memory of its own image. (ru_maxrss of a child
+    would also count its parent's, which a vfork+exec carries over on Linux.)"""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run(method: str, video: Path, duration: float) -> tuple[float, float, float | None]:
@@ -105,16 +118,18 @@ def run(method: str, video: Path, duration: float) -> tuple[float, float, float 
             cmd = [sys.executable, __file__, "--child", method, str(video), str(out)]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        stdout = proc.stdout.read() if proc.stdout else ""
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, peak_rss_mb(proc.pid))
+            time.sleep(0.01)
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout, _ = proc.communicate()
         if proc.returncode:
             raise RuntimeError(f"{method} failed with exit code {proc.returncode}")
         if method == "ffmpeg-tile":
-            return wall, usage.ru_maxrss / 1024, None
+            return wall, peak, None
         data = json.loads(stdout.strip().splitlines()[-1])
-        return data["seconds"], usage.ru_maxrss / 1024, data["max_error"]
+        return data["seconds"], max(peak, data["peak_mb"]), data["max_error"]
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

@@ -8,7 +8,9 @@ serve the embedded default and production without edits.
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,12 +114,16 @@ class FetcherResource(ConfigurableResource):
         description="Directories media_path may point into; unset = "
         "MEDIA_ANALYSIS_MEDIA_ROOTS (default <data dir>/inbox).",
     )
-    allow_private_urls: bool | None = Field(
+    allow_private_urls: str | None = Field(
         default=None,
-        description="Let media_url reach private/loopback addresses; unset = "
-        "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS.",
+        description="Let media_url reach private/loopback addresses: 'true' for all, or a "
+        "comma-separated list of networks (e.g. '10.0.0.0/8,127.0.0.0/8'); unset = "
+        "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS, default none.",
     )
-    max_download_bytes: int = Field(default=2 * 1024**3, description="Download size limit.")
+    max_download_bytes: int | None = Field(
+        default=None,
+        description="Download/copy size limit; unset = MEDIA_ANALYSIS_MAX_MEDIA_BYTES (2 GiB).",
+    )
     download_timeout_s: float = Field(default=300.0, description="Total download time limit.")
     max_redirects: int = Field(default=5, description="Redirects followed (each re-checked).")
 
@@ -126,18 +132,42 @@ class FetcherResource(ConfigurableResource):
             return [Path(p).expanduser().absolute() for p in self.media_roots]
         return settings.media_roots()
 
+    def _private_setting(self) -> str:
+        raw = self.allow_private_urls
+        if raw is None:
+            raw = os.environ.get("MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS", "")
+        return raw.strip().lower()
+
     def limits(self) -> FetchLimits:
         from .media.fetch import FetchLimits
 
-        allow = self.allow_private_urls
-        if allow is None:
-            allow = settings.flag(None, "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS")
+        max_bytes = self.max_download_bytes or int(
+            os.environ.get("MEDIA_ANALYSIS_MAX_MEDIA_BYTES") or 2 * 1024**3
+        )
         return FetchLimits(
-            max_bytes=self.max_download_bytes,
+            max_bytes=max_bytes,
             timeout_s=self.download_timeout_s,
             max_redirects=self.max_redirects,
-            allow_private=allow,
+            allow_private=self._private_setting() in {"1", "true", "yes", "on"},
         )
+
+    def address_policy(self) -> Callable[[Any], bool] | None:
+        """A predicate for addresses when only some private networks are allowed, else None
+        (``FetchLimits.allow_private`` then decides: all private addresses, or none)."""
+        import ipaddress
+
+        from .media.fetch import is_public_address
+
+        raw = self._private_setting()
+        if raw in {"", "0", "false", "no", "off", "1", "true", "yes", "on"}:
+            return None
+        try:
+            networks = [ipaddress.ip_network(n.strip()) for n in raw.split(",") if n.strip()]
+        except ValueError as exc:
+            raise ValueError(
+                f"MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS must be true/false or networks: {exc}"
+            ) from None
+        return lambda ip: is_public_address(ip) or any(ip in net for net in networks)
 
 
 class ProvidersResource(ConfigurableResource):

@@ -83,12 +83,24 @@ class Store:
             s.add(row)
         return row_dict(row)
 
-    def claim_request(self, request_id: str | uuid.UUID) -> dict[str, Any] | None:
-        """``pending`` → ``processing`` atomically; ``None`` if the row was not pending."""
+    def claim_request(
+        self, request_id: str | uuid.UUID, *, from_statuses: Sequence[str] = ("pending",)
+    ) -> dict[str, Any] | None:
+        """``pending`` → ``processing`` atomically; ``None`` if the row was not pending.
+
+        A re-executed run may also reopen its own ``failed`` row (``from_statuses``).
+        """
         stmt = (
             update(Request)
-            .where(Request.request_id == _uuid(request_id), Request.status == "pending")
-            .values(status="processing", started_at=_now(), error_message=None, error_details=None)
+            .where(Request.request_id == _uuid(request_id), Request.status.in_(from_statuses))
+            .values(
+                status="processing",
+                started_at=_now(),
+                completed_at=None,
+                processing_time_ms=None,
+                error_message=None,
+                error_details=None,
+            )
             .returning(Request)
         )
         with self.session() as s, s.begin():
@@ -255,6 +267,52 @@ class Store:
     def find_pending(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         return self.find_requests("pending", limit=limit, offset=offset)
 
+    def pending_page(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        """Pending rows oldest first, only what the launching sensor decides on.
+
+        Same order and index as ``find_pending`` without the JSON columns, because the sensor
+        scans many rows per tick; times come back as aware datetimes so they compare with
+        Dagster's run timestamps.
+        """
+        stmt = (
+            select(Request.request_id, Request.media_type, Request.created_at, Request.completed_at)
+            .where(Request.status == "pending")
+            .order_by(Request.created_at, Request.request_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.session() as s:
+            return [
+                {
+                    "request_id": str(r),
+                    "media_type": mt,
+                    "created_at": as_utc(c),
+                    "completed_at": as_utc(done),
+                }
+                for r, mt, c, done in s.execute(stmt)
+            ]
+
+    def note_cancelled(
+        self, request_id: str | uuid.UUID, message: str, details: Mapping[str, Any]
+    ) -> bool:
+        """Finish a row that was set to ``cancelled`` by a plain ``UPDATE``.
+
+        Such a row has no ``completed_at`` and no reason. Filling them in (never overwriting)
+        keeps the row readable and tells the launching sensor when the episode ended, so a later
+        re-pend is recognised as a new one. Rows cancelled through ``cancel_request`` are left
+        alone.
+        """
+        with self.session() as s, s.begin():
+            row = s.get(Request, _uuid(request_id), with_for_update=True)
+            if row is None or row.status != "cancelled" or row.completed_at is not None:
+                return False
+            row.completed_at = _now()
+            if row.error_message is None:
+                row.error_message = message
+            if row.error_details is None:
+                row.error_details = dict(details)
+            return True
+
     # -- children -------------------------------------------------------------------------
     def replace_rows(
         self,
@@ -358,9 +416,17 @@ class Store:
 
     # -- retention ------------------------------------------------------------------------
     def find_expired(
-        self, retention: Mapping[str, timedelta], *, limit: int, now: datetime | None = None
+        self,
+        retention: Mapping[str, timedelta],
+        *,
+        limit: int,
+        now: datetime | None = None,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Requests older than their status's retention, oldest first."""
+        """Requests older than their status's retention, oldest first.
+
+        ``offset`` pages past rows a caller keeps (a dry run deletes nothing, so it pages).
+        """
         now = now or _now()
         conds = [
             (Request.status == status) & (Request.created_at < now - age)
@@ -373,6 +439,7 @@ class Store:
             .where(or_(*conds))
             .order_by(Request.created_at, Request.request_id)
             .limit(limit)
+            .offset(offset)
         )
         with self.session() as s:
             return [
@@ -388,3 +455,26 @@ class Store:
         with self.session() as s, s.begin():
             result = s.execute(delete(Request).where(Request.request_id.in_(ids)))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def find_stuck(
+        self, started_before: datetime, *, limit: int, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """``processing`` rows claimed before ``started_before``, oldest first.
+
+        These are only candidates: whether their Dagster run is still alive is the instance's
+        to say, so the retention job checks each one before failing it. A row without
+        ``started_at`` (inserted as processing by hand) counts from ``created_at``.
+        """
+        since = func.coalesce(Request.started_at, Request.created_at)
+        stmt = (
+            select(Request.request_id, Request.started_at, Request.created_at)
+            .where(Request.status == "processing", since < started_before)
+            .order_by(since, Request.request_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.session() as s:
+            return [
+                {"request_id": str(r), "started_at": as_utc(st), "created_at": as_utc(c)}
+                for r, st, c in s.execute(stmt)
+            ]

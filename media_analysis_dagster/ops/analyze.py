@@ -15,7 +15,7 @@ from ..db.rows import NewResult
 from ..errors import describe
 from ..providers.base import AnalysisTask, ProviderResult
 from ..resources import DatabaseResource, ProvidersResource
-from .common import materialize
+from .common import materialize, resume_if_reexecution
 
 INTERNAL_TASKS = {
     "video": ["metadata_extraction", "scene_detection", "face_detection", "audio_analysis"],
@@ -188,6 +188,7 @@ def analyze(
     providers: ProvidersResource,
 ) -> Output[dict[str, Any]]:
     request_id = planned["request"]["request_id"]
+    resume_if_reexecution(context, database.store, request_id)
     outcome = run_task(planned, providers, database.store.spent_usd(request_id))
     results = [ProviderResult(**r) for r in outcome["results"]]
     owned = OWNS.get(outcome["result_type"], [outcome["result_type"]])

@@ -31,6 +31,15 @@ def tag_run(context: OpExecutionContext, request_id: str, media_type: str | None
         context.instance.add_run_tags(context.run_id, new)
 
 
+def resume_if_reexecution(context: OpExecutionContext, store: Any, request_id: str) -> None:
+    """In a re-execution that skips ``register_request`` (from failure, or one step), put the
+    request the parent run left ``failed`` back to ``processing`` so the run can complete it."""
+    if context.run.parent_run_id is None:
+        return
+    if store.claim_request(request_id, from_statuses=("failed",)) is not None:
+        context.log.info(f"re-execution reopened request {request_id} (was failed)")
+
+
 def materialize(context: OpExecutionContext, table: str, request_id: str, **metadata: Any) -> None:
     """Record a write to one of the four tables, so the asset catalog shows lineage."""
     context.log_event(

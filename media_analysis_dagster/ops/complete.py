@@ -7,7 +7,7 @@ from dagster import MetadataValue, OpExecutionContext, Output, op
 from ..errors import NothingProducedError
 from ..resources import DatabaseResource, ProvidersResource
 from .analyze import _row, build_task
-from .common import materialize
+from .common import materialize, resume_if_reexecution
 
 
 def _costs(attempts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -36,6 +36,7 @@ def aggregate(
     from ..providers.chain import Budget, run_chain
 
     request_id = request["request_id"]
+    resume_if_reexecution(context, database.store, request_id)
     results = [r for o in outcomes for r in o["results"]]
     attempts = [a for o in outcomes for a in o["attempts"]]
     if not results:
@@ -96,6 +97,7 @@ def complete_request(
     database: DatabaseResource,
 ) -> Output[dict[str, Any]]:
     request_id = request["request_id"]
+    resume_if_reexecution(context, database.store, request_id)
     details = None
     if summary["provider_errors"] or summary["missing_result_types"]:
         details = {

@@ -16,7 +16,7 @@ from dagster import MetadataValue, OpExecutionContext, Out, Output, op
 from ..errors import InvalidRequestError
 from ..media.errors import UnsupportedMediaError
 from ..resources import DatabaseResource, FetcherResource, FileStorageResource
-from .common import file_row, materialize, tag_run
+from .common import file_row, materialize, resume_if_reexecution, tag_run
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -77,6 +77,7 @@ def fetch_media(
 
     started = time.monotonic()
     request_id = request["request_id"]
+    resume_if_reexecution(context, database.store, request_id)
     out_dir = files.step_dir(request_id, "original")
     dest = out_dir / _file_name(request)
     limits = fetcher.limits()
@@ -84,7 +85,9 @@ def fetch_media(
         source = resolve_local_path(request["media_path"], fetcher.roots())
         fetched = copy_local(source, dest, max_bytes=limits.max_bytes)
     elif request.get("media_url"):
-        fetched = download(request["media_url"], dest, limits)
+        fetched = download(
+            request["media_url"], dest, limits, address_allowed=fetcher.address_policy()
+        )
     else:
         raise InvalidRequestError("The request has neither media_url nor media_path.")
     sniffed = sniff(fetched.path)

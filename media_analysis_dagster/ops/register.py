@@ -1,5 +1,6 @@
 """``register_request``: claim the pending row, or create the row for a direct launch."""
 
+import uuid
 from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
@@ -8,7 +9,7 @@ from ..db.models import MEDIA_TYPES
 from ..errors import InvalidRequestError, RequestNotFoundError, RequestNotPendingError
 from ..resources import DatabaseResource
 from .common import materialize, tag_run
-from .config import TAG_SOURCE, RequestConfig
+from .config import TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
 
 
 def _validate(config: RequestConfig) -> None:
@@ -20,8 +21,9 @@ def _validate(config: RequestConfig) -> None:
         raise InvalidRequestError("Give exactly one of media_url or media_path.")
 
 
-def _claim(database: DatabaseResource, request_id: str) -> dict[str, Any]:
-    row = database.store.claim_request(request_id)
+def _claim(database: DatabaseResource, request_id: str, reexecution: bool) -> dict[str, Any]:
+    statuses = ("pending", "failed") if reexecution else ("pending",)
+    row = database.store.claim_request(request_id, from_statuses=statuses)
     if row is not None:
         return row
     status = database.store.get_status(request_id)
@@ -37,14 +39,18 @@ def register_request(
     context: OpExecutionContext, config: RequestConfig, database: DatabaseResource
 ) -> Output[dict[str, Any]]:
     _validate(config)
-    if config.request_id:
+    # A re-execution (from the UI, or a run retry) works on its parent's request, which the
+    # parent's failure left 'failed': it may reopen that row, and only that row.
+    reexecution = context.run.parent_run_id is not None
+    request_id = config.request_id or (
+        context.run.tags.get(TAG_REQUEST_ID) if reexecution else None
+    )
+    if request_id:
         try:
-            import uuid
-
-            uuid.UUID(config.request_id)
+            uuid.UUID(request_id)
         except ValueError:
-            raise InvalidRequestError(f"request_id {config.request_id!r} is not a UUID.") from None
-        row = _claim(database, config.request_id)
+            raise InvalidRequestError(f"request_id {request_id!r} is not a UUID.") from None
+        row = _claim(database, request_id, reexecution)
         claimed = True
     else:
         row = database.store.create_request(

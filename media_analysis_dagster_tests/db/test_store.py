@@ -200,3 +200,47 @@ def test_concurrent_claims_have_one_winner(pg_url: str) -> None:
         t.join()
     engine.dispose()
     assert sorted(wins) == [False] * 9 + [True]
+
+
+def _backdate(store: Store, request_id: str, **times: datetime) -> None:
+    """Move a row's timestamps into the past (test-only: the store never rewrites history)."""
+    from sqlalchemy import update
+
+    from media_analysis_dagster.db.models import MediaAnalysisRequest
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(MediaAnalysisRequest)
+            .where(MediaAnalysisRequest.request_id == uuid.UUID(request_id))
+            .values(**times)
+        )
+
+
+def test_find_expired_pages_with_offset(store: Store) -> None:
+    old = datetime.now(UTC) - timedelta(days=40)
+    ids = []
+    for i in range(3):
+        rid = store.create_request(media_type="video", media_path=f"/{i}")["request_id"]
+        store.cancel_request(rid, "Cancelled.", {})
+        _backdate(store, rid, created_at=old + timedelta(minutes=i))
+        ids.append(rid)
+    keep = {"cancelled": timedelta(days=7)}
+    assert [r["request_id"] for r in store.find_expired(keep, limit=2)] == ids[:2]
+    assert [r["request_id"] for r in store.find_expired(keep, limit=2, offset=2)] == ids[2:]
+
+
+def test_find_stuck_counts_from_started_at(store: Store) -> None:
+    now = datetime.now(UTC)
+    stuck = store.create_request(media_type="video", media_path="/s", status="processing")
+    _backdate(store, stuck["request_id"], started_at=now - timedelta(hours=3))
+    # created long ago but claimed just now: not stuck
+    fresh = store.create_request(media_type="video", media_path="/f")
+    store.claim_request(fresh["request_id"])
+    _backdate(store, fresh["request_id"], created_at=now - timedelta(days=3))
+    # pending rows are never "stuck processing"
+    pending = store.create_request(media_type="video", media_path="/p")
+    _backdate(store, pending["request_id"], created_at=now - timedelta(days=3))
+    found = store.find_stuck(now - timedelta(hours=1), limit=10)
+    assert [r["request_id"] for r in found] == [stuck["request_id"]]
+    assert found[0]["started_at"] < now - timedelta(hours=2)
+    assert store.find_stuck(now - timedelta(hours=1), limit=10, offset=1) == []

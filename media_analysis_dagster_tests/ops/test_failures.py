@@ -1,0 +1,145 @@
+"""Bad input ends ``failed`` with a readable reason, structured details and no files left."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from media_analysis_dagster.media.sample import make_video
+
+from ..media.doc_fixtures import encrypt_pdf, write_text_pdf
+from .harness import Pipeline
+from .http_media import media_server
+
+
+def assert_failed_cleanly(pipeline: Pipeline, result, step: str, *words: str) -> dict:
+    assert not result.success
+    req = pipeline.request_of(result)
+    assert req is not None and req["status"] == "failed", req
+    message = req["error_message"]
+    assert message and "\n" not in message and "Traceback" not in message
+    for word in words:
+        assert word.lower() in message.lower(), message
+    details = req["error_details"]
+    assert details["run_id"] == result.run_id and details["step"] == step
+    assert details["error_type"] and details["message"] == message and details["hints"]
+    assert req["files"] == [] and pipeline.files_on_disk(req["request_id"]) == []
+    return req
+
+
+def test_zero_byte_file(pipeline: Pipeline) -> None:
+    empty = pipeline.inbox / "empty.mp4"
+    empty.touch()
+    result = pipeline.run(media_path=str(empty), media_type="video")
+    assert_failed_cleanly(pipeline, result, "fetch_media", "empty")
+
+
+def test_truncated_video(pipeline: Pipeline) -> None:
+    video = make_video(pipeline.inbox / "full.mp4", duration=4.0)
+    cut = pipeline.inbox / "cut.mp4"
+    cut.write_bytes(video.read_bytes()[: video.stat().st_size // 3])
+    result = pipeline.run(media_path=str(cut), media_type="video")
+    assert_failed_cleanly(pipeline, result, "fetch_media")
+
+
+def test_text_renamed_to_mp4(pipeline: Pipeline) -> None:
+    fake = pipeline.inbox / "movie.mp4"
+    fake.write_text("this is just a text file, not a movie\n" * 20)
+    result = pipeline.run(media_path=str(fake), media_type="video")
+    assert_failed_cleanly(pipeline, result, "fetch_media", "text/plain")
+
+
+def test_encrypted_pdf(pipeline: Pipeline) -> None:
+    plain = write_text_pdf(pipeline.inbox / "plain.pdf", ["secret text"])
+    locked = encrypt_pdf(
+        plain, pipeline.inbox / "locked.pdf", user_password="u", owner_password="o"
+    )
+    result = pipeline.run(media_path=str(locked), media_type="auto")
+    assert_failed_cleanly(pipeline, result, "fetch_media", "encrypted", "password")
+
+
+def test_path_outside_roots_and_symlink_out(pipeline: Pipeline, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "clip.mp4"
+    outside.parent.mkdir()
+    make_video(outside, duration=2.0)
+    result = pipeline.run(media_path=str(outside))
+    assert_failed_cleanly(pipeline, result, "fetch_media", "outside")
+    link = pipeline.inbox / "link.mp4"
+    os.symlink(outside, link)
+    result = pipeline.run(media_path=str(link))
+    assert_failed_cleanly(pipeline, result, "fetch_media", "outside")
+    result = pipeline.run(media_path=str(pipeline.inbox / ".." / "elsewhere" / "clip.mp4"))
+    assert_failed_cleanly(pipeline, result, "fetch_media", "outside")
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("file:///etc/passwd", ("http",)),
+        ("http://169.254.169.254/latest/meta-data/", ("not a public address",)),
+        ("http://[::1]:9/x.mp4", ("not a public address",)),
+    ],
+)
+def test_forbidden_urls(pipeline: Pipeline, url: str, words: tuple[str, ...]) -> None:
+    result = pipeline.run(media_url=url)
+    assert_failed_cleanly(pipeline, result, "fetch_media", *words)
+
+
+def test_loopback_url_is_refused_by_default(pipeline: Pipeline) -> None:
+    make_video(pipeline.inbox / "v.mp4", duration=2.0)
+    with media_server(pipeline.inbox) as server:
+        result = pipeline.run(media_url=f"{server.url}/v.mp4")
+        assert server.hits == [], "the address is checked before any connection"
+    assert_failed_cleanly(pipeline, result, "fetch_media", "not a public address")
+
+
+def test_redirect_to_private_address_and_size_limit(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loopback is allowed for the test server; the redirect target is still checked.
+    monkeypatch.setenv("MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS", "127.0.0.0/8")
+    make_video(pipeline.inbox / "v.mp4", duration=2.0)
+    with media_server(pipeline.inbox) as server:
+        server.redirects["/go"] = "http://169.254.169.254/latest/meta-data/"
+        result = pipeline.run(media_url=f"{server.url}/go")
+        assert_failed_cleanly(pipeline, result, "fetch_media", "169.254.169.254")
+        ok = pipeline.run(media_url=f"{server.url}/v.mp4")
+        assert pipeline.request_of(ok)["status"] == "completed"
+        monkeypatch.setenv("MEDIA_ANALYSIS_MAX_MEDIA_BYTES", "1000")
+        result = pipeline.run(media_url=f"{server.url}/v.mp4")
+        assert_failed_cleanly(pipeline, result, "fetch_media", "limit")
+
+
+def test_reexecution_from_failure_completes_without_duplicates(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server fails once; re-executing the failed run from failure completes the request."""
+    from dagster import ReexecutionOptions
+
+    monkeypatch.setenv("MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS", "true")
+    make_video(pipeline.inbox / "v.mp4", duration=3.0)
+    with media_server(pipeline.inbox) as server:
+        server.fail_next["/v.mp4"] = 1
+        first = pipeline.run(media_url=f"{server.url}/v.mp4")
+        failed = assert_failed_cleanly(pipeline, first, "fetch_media", "500")
+        again = pipeline.execute(
+            reexecution_options=ReexecutionOptions.from_failure(first.run_id, pipeline.instance)
+        )
+    assert again.success
+    req = pipeline.store.get_request(failed["request_id"])
+    assert req["status"] == "completed" and req["error_message"] is None
+    assert len([f for f in req["files"] if f["file_type"] == "original"]) == 1
+    assert sorted(Path(f["file_path"]) for f in req["files"]) == pipeline.files_on_disk(
+        req["request_id"]
+    )
+    types = [r["result_type"] for r in req["results"]]
+    assert len(types) == len(set(types))
+
+
+def test_bad_config_fails_before_any_row(pipeline: Pipeline) -> None:
+    result = pipeline.run(media_path="/a.mp4", media_url="http://example.com/b.mp4")
+    step, message = pipeline.failure(result)
+    assert step == "register_request" and "exactly one" in message
+    assert pipeline.store.list_requests()["total"] == 0
