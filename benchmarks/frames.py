@@ -25,6 +25,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from media_analysis_dagster.media.probe import VideoInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,14 +53,12 @@ def video_for(cache: Path, duration: int, size: tuple[int, int], fps: int = 30) 
     return path
 
 
-def _floor_frames(video: Path, out: Path) -> list:
+def _floor_frames(video: Path, out: Path, info: VideoInfo) -> list:
     """Keyframe-only extraction: the cheapest way to get 18 pictures by seeking."""
     import av
 
     from media_analysis_dagster.media.frames import ExtractedFrame, _write, frame_targets
-    from media_analysis_dagster.media.probe import probe_video
 
-    info = probe_video(video)
     frames = []
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
@@ -80,9 +82,10 @@ def child(method: str, video: Path, out: Path) -> None:
 
     info = probe_video(video)
     if method == "floor":
-        frames = _floor_frames(video, out)
+        frames = _floor_frames(video, out, info)
     else:
-        frames = extract_frames(video, out, count=COUNT, accurate=method == "ours-accurate")
+        accurate = method == "ours-accurate"
+        frames = extract_frames(video, out, count=COUNT, accurate=accurate, info=info)
     header = SheetHeader(video.name, info.duration, info.display_width, info.display_height, "h264")
     sheets = build_contact_sheets(frames, out, header=header, cols=COLS, rows=ROWS)
     assert len(sheets) == 3

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import in_process_executor, job
+from dagster import job
 
+from .executor import threaded_in_process_executor
 from .ops.analyze import analyze, plan_analyses
 from .ops.complete import aggregate, complete_request
 from .ops.extract import extract_audio, extract_document
@@ -14,7 +15,7 @@ from .ops.video import build_contact_sheets, extract_frames
 
 
 @job(
-    executor_def=in_process_executor,
+    executor_def=threaded_in_process_executor,
     hooks={mark_request_failed},
     description="Register, fetch, extract, analyse and complete one media-analysis request.",
 )

@@ -51,12 +51,13 @@ def _days(env: Mapping[str, str], name: str) -> int | None:
 def retention_run_config(env: Mapping[str, str] | None = None) -> RunConfig:
     """The scheduled run's config: ``RetentionConfig`` defaults, days overridden by the env."""
     env = os.environ if env is None else env
+    config = RetentionConfig()
     days = {
         field: _days(env, name)
         for field, name in DAYS_VARIABLES.items()
         if env.get(name, "").strip()
     }
-    return RunConfig(ops={"plan_retention": RetentionConfig(**days)})
+    return RunConfig(ops={"plan_retention": config.model_copy(update=days)})
 
 
 def build_retention_schedule(env: Mapping[str, str] | None = None) -> ScheduleDefinition:

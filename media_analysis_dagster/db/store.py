@@ -320,12 +320,16 @@ class Store:
         *,
         file_types: Sequence[str] = (),
         result_types: Sequence[str] = (),
+        result_tasks: Sequence[str] = (),
         replace_sheets: bool = False,
         files: Sequence[NewFile] = (),
         results: Sequence[NewResult] = (),
         sheets: Sequence[NewSheet] = (),
     ) -> dict[str, list[str]]:
         """Delete a step's earlier rows and insert its new ones in one transaction.
+
+        Files are matched by ``file_type``; results by ``result_type`` or by the analysis task
+        that wrote them (``metadata.task``, set by the ``analyze`` step).
 
         This is what makes re-executing a step (from the UI, or a retried step) replace its
         rows instead of duplicating them.
@@ -345,6 +349,13 @@ class Store:
                     delete(MediaAnalysisResult).where(
                         MediaAnalysisResult.request_id == rid,
                         MediaAnalysisResult.result_type.in_(result_types),
+                    )
+                )
+            if result_tasks:
+                s.execute(
+                    delete(MediaAnalysisResult).where(
+                        MediaAnalysisResult.request_id == rid,
+                        MediaAnalysisResult.metadata_["task"].as_string().in_(result_tasks),
                     )
                 )
             file_rows = [

@@ -11,14 +11,19 @@ current and one look-ahead frame are held, so memory is bounded by the frame siz
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from media_analysis_dagster.media.errors import CorruptMediaError
-from media_analysis_dagster.media.probe import VideoInfo, open_video, probe_video, stream_start
+from media_analysis_dagster.media.probe import (
+    VideoInfo,
+    decoded_frames,
+    open_video,
+    probe_video,
+    stream_start,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,7 +76,10 @@ def _output_size(frame: VideoFrame, info: VideoInfo, max_side: int) -> tuple[int
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _write(frame: VideoFrame, info: VideoInfo, path: Path, max_side: int, quality: int):
+def _write(
+    frame: VideoFrame, info: VideoInfo, path: Path, max_side: int, quality: int
+) -> tuple[int, int]:
+    """Save the frame as a player shows it (display aspect, rotated); return the JPEG's size."""
     from PIL import Image
 
     w, h = _output_size(frame, info, max_side)
@@ -93,12 +101,9 @@ class _Cursor:
     Holds the last returned frame (shown until the next one) and one look-ahead frame.
     """
 
-    def __init__(
-        self, container: InputContainer, stream: VideoStream, start: float, fps: float
-    ) -> None:
+    def __init__(self, container: InputContainer, stream: VideoStream, start: float) -> None:
         self.container, self.stream, self.start = container, stream, start
         self.time_base = stream.time_base or Fraction(1, 90_000)  # always set for video
-        self.half_frame = 0.5 / fps if fps else 0.02
         self._frames: Iterator[VideoFrame] | None = None
         self._pending: VideoFrame | None = None
         self._current: VideoFrame | None = None
@@ -111,19 +116,7 @@ class _Cursor:
     def time_of(self, frame: VideoFrame) -> float:
         return float(frame.time or 0.0) - self.start
 
-    def _decoded(self) -> Iterator[VideoFrame]:
-        import av
-
-        for packet in self.container.demux(self.stream):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                continue  # one damaged packet: the decoder recovers at the next keyframe
-            yield from (f for f in frames if f.pts is not None)
-
     def _pull(self) -> VideoFrame | None:
-        import av
-
         if self._pending is not None:
             frame, self._pending = self._pending, None
             return frame
@@ -131,7 +124,7 @@ class _Cursor:
             return None
         try:
             return next(self._frames)
-        except (StopIteration, av.error.FFmpegError):
+        except StopIteration:
             self._frames = None
             return None
 
@@ -140,9 +133,26 @@ class _Cursor:
         return frame
 
     def _seek(self, time: float) -> None:
-        offset = int((max(time, 0.0) + self.start) / self.time_base)
+        if time > 0:
+            offset = int((time + self.start) / self.time_base)
+        else:  # seeking to the start time itself can land late (MPEG-TS); ask for the origin
+            offset = min(self.stream.start_time or 0, 0)
         self.container.seek(offset, backward=True, stream=self.stream)
-        self._frames, self._pending, self._current = self._decoded(), None, None
+        self._frames = decoded_frames(self.container, self.stream)
+        self._pending = self._current = None
+
+    def keyframe_before(self, target: float) -> float | None:
+        """Time of the last keyframe at or before ``target`` from the demuxer's index (a decode
+        timestamp: close enough to tell GOPs apart), or None for formats without an index."""
+        try:
+            entries = self.stream.index_entries
+            if not len(entries):
+                return None
+            ts = int((target + self.start) / self.time_base)
+            i = entries.search_timestamp(ts, backward=True)
+            return float(entries[max(i, 0)].timestamp * self.time_base) - self.start
+        except AttributeError:  # PyAV before index_entries
+            return None
 
     def decode_to(self, target: float, first: VideoFrame | None = None) -> VideoFrame | None:
         """Decode forward to the frame displayed at ``target`` (the last one not after it)."""
@@ -176,29 +186,14 @@ class _Cursor:
         return None
 
 
-def _keyframe_times(cursor: _Cursor) -> list[float] | None:
-    """Keyframe times from the demuxer's index (decode timestamps, close enough to decide
-    whether two targets share a GOP), or None for formats without one."""
-    try:
-        times = [
-            float(e.timestamp * cursor.time_base) - cursor.start
-            for e in cursor.stream.index_entries
-            if e.is_keyframe
-        ]
-    except (AttributeError, TypeError):
-        return None
-    return sorted(times) or None
-
-
-def _same_gop(keyframes: list[float] | None, position: float, target: float) -> bool:
-    """Whether decoding forward from ``position`` reaches ``target`` without passing a keyframe
-    we could have seeked to instead."""
+def _same_gop(keyframe: float | None, position: float, target: float) -> bool:
+    """Whether decoding forward from ``position`` reaches ``target`` without passing the
+    keyframe before it, which a seek would land on instead."""
     if position > target:
         return False
-    if keyframes is None:
+    if keyframe is None:
         return target - position <= _CONTINUE_WITHOUT_INDEX
-    i = bisect.bisect_right(keyframes, target) - 1
-    return i < 0 or keyframes[i] <= position
+    return keyframe <= position
 
 
 def extract_frames(
@@ -221,10 +216,9 @@ def extract_frames(
     results: list[ExtractedFrame] = []
     with open_video(path) as (container, stream):
         stream.thread_type = "AUTO"
-        cursor = _Cursor(container, stream, stream_start(stream), info.fps)
-        keyframes = _keyframe_times(cursor)
+        cursor = _Cursor(container, stream, stream_start(stream))
         for target in targets:
-            if cursor.live and _same_gop(keyframes, cursor.position, target):
+            if cursor.live and _same_gop(cursor.keyframe_before(target), cursor.position, target):
                 frame = cursor.decode_to(target)
             else:
                 frame = cursor.seek_near(target, tolerance)

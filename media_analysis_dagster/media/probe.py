@@ -23,6 +23,7 @@ from media_analysis_dagster.media.errors import (
 )
 
 if TYPE_CHECKING:
+    from av import VideoFrame
     from av.container import InputContainer
     from av.video.stream import VideoStream
 
@@ -77,6 +78,22 @@ def open_video(path: str | Path) -> Iterator[tuple[InputContainer, VideoStream]]
         yield container, streams[0]
     finally:
         container.close()
+
+
+def decoded_frames(container: InputContainer, stream: VideoStream) -> Iterator[VideoFrame]:
+    """Frames of ``stream`` from the current position, in presentation order; a damaged packet
+    is skipped (the decoder recovers at the next keyframe) and a read error ends the stream."""
+    import av
+
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            yield from (f for f in frames if f.pts is not None)
+    except av.error.FFmpegError:
+        return
 
 
 def stream_start(stream: VideoStream) -> float:
@@ -148,7 +165,8 @@ def probe_video(
         display_w, display_h = max(1, round(width * sar)), height
         if rotation in (90, 270):
             display_w, display_h = display_h, display_w
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        # ffmpeg's guess: r_frame_rate unless absurd (an AVI's average rate can be 600)
+        rate = stream.guessed_rate or stream.average_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         audio = next(iter(container.streams.audio), None)
         actx = audio.codec_context if audio is not None else None

@@ -1,12 +1,13 @@
 """``aggregate`` (one summary over every result) and ``complete_request``."""
 
+from dataclasses import replace
 from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..errors import NothingProducedError
 from ..resources import DatabaseResource, ProvidersResource
-from .analyze import _row, build_task
+from .analyze import build_task, result_row
 from .common import materialize, resume_if_reexecution
 
 
@@ -45,8 +46,6 @@ def aggregate(
             + "; ".join(f"{a['provider']} {a['result_type']}: {a['error']}" for a in attempts)
         )
     base = build_task(request, media, branches, "summary")
-    from dataclasses import replace
-
     task = replace(
         base,
         prior_results=tuple(
@@ -58,10 +57,12 @@ def aggregate(
     outcome = run_chain(
         task, chain, budget=Budget(providers.budget_usd, database.store.spent_usd(request_id))
     )
-    attempts += [a.to_dict() for a in outcome.attempts]
+    attempts += [{**a.to_dict(), "task": "summary"} for a in outcome.attempts]
     summary = outcome.result
     if summary is not None:
-        database.store.replace_rows(request_id, result_types=["summary"], results=[_row(summary)])
+        database.store.replace_rows(
+            request_id, result_tasks=["summary"], results=[result_row(summary, "summary")]
+        )
         materialize(
             context,
             "media_analysis_results",
@@ -70,7 +71,7 @@ def aggregate(
             provider=summary.provider,
         )
     failures = [a for a in attempts if a["status"] != "success"]
-    missing = sorted({o["result_type"] for o in outcomes if not o["results"]})
+    missing = sorted({o["key"] for o in outcomes if not o["results"]})
     data = {
         "provider_chain": attempts,
         "api_costs": _costs(attempts),

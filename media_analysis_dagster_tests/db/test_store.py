@@ -244,3 +244,68 @@ def test_find_stuck_counts_from_started_at(store: Store) -> None:
     assert [r["request_id"] for r in found] == [stuck["request_id"]]
     assert found[0]["started_at"] < now - timedelta(hours=2)
     assert store.find_stuck(now - timedelta(hours=1), limit=10, offset=1) == []
+
+
+def test_pending_page_oldest_first_without_json_columns(store: Store) -> None:
+    now = datetime.now(UTC)
+    ids = [
+        store.create_request(media_type="audio", media_path=f"/p{i}")["request_id"]
+        for i in range(3)
+    ]
+    _backdate(store, ids[2], created_at=now - timedelta(hours=1))  # committed late, older
+    done = store.create_request(media_type="video", media_path="/d")["request_id"]
+    store.cancel_request(done, "Cancelled.", {})
+    first = store.pending_page(limit=2)
+    assert [r["request_id"] for r in first] == [ids[2], ids[0]]
+    assert [r["request_id"] for r in store.pending_page(limit=2, offset=2)] == [ids[1]]
+    assert set(first[0]) == {"request_id", "media_type", "created_at", "completed_at"}
+    assert first[0]["created_at"].tzinfo is not None and first[0]["completed_at"] is None
+
+
+def test_pending_page_is_served_by_the_status_created_index(store: Store) -> None:
+    """On PostgreSQL the planner picks it once pending rows are many (a burst)."""
+    from sqlalchemy import select
+
+    from media_analysis_dagster.db.models import MediaAnalysisRequest as R
+
+    stmt = (
+        select(R.request_id, R.media_type, R.created_at, R.completed_at)
+        .where(R.status == "pending")
+        .order_by(R.created_at, R.request_id)
+        .limit(200)
+        .offset(400)
+    )
+    with store.engine.begin() as conn:
+        if store.engine.dialect.name == "sqlite":
+            sql = str(stmt.compile(store.engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        else:
+            conn.execute(
+                text(
+                    "INSERT INTO media_analysis_requests (media_type, media_path, status, "
+                    "created_at) SELECT 'video', '/x', CASE WHEN g % 20 = 0 THEN 'pending' "
+                    "ELSE 'completed' END, now() - g * interval '1 second' "
+                    "FROM generate_series(1, 100000) g"
+                )
+            )
+            conn.execute(text("ANALYZE media_analysis_requests"))
+            sql = str(stmt.compile(store.engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(r[0] for r in conn.execute(text("EXPLAIN " + sql)))
+    assert "idx_media_requests_status_created" in plan, plan
+
+
+def test_note_cancelled_fills_only_what_a_plain_update_left_empty(store: Store) -> None:
+    by_hand, by_store, pending = (
+        store.create_request(media_type="video", media_path=f"/{i}")["request_id"] for i in range(3)
+    )
+    store.set_status(by_hand, "cancelled")
+    assert store.note_cancelled(by_hand, "Cancelled by hand.", {"run_id": "r1"})
+    row = store.get_request(by_hand, with_children=False)
+    assert row["completed_at"] and row["error_message"] == "Cancelled by hand."
+    assert row["error_details"] == {"run_id": "r1"}
+    assert not store.note_cancelled(by_hand, "Again.", {}), "filled once, never overwritten"
+    store.cancel_request(by_store, "Cancelled by n8n.", {"by": "n8n"})
+    assert not store.note_cancelled(by_store, "Other.", {})
+    assert store.get_request(by_store, with_children=False)["error_message"] == "Cancelled by n8n."
+    assert not store.note_cancelled(pending, "Nope.", {})
+    assert store.get_status(pending) == "pending"

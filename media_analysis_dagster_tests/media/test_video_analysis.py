@@ -56,8 +56,9 @@ def test_all_frames_and_seven_segments(tmp_path: Path) -> None:
         assert abs(found - want) <= 1 / 25 + 1e-6
 
 
-def test_moving_scene_is_not_cut(tmp_path: Path) -> None:
-    moving = sample.make_video(tmp_path / "m.mp4", duration=3, segments=["testsrc2"], audio=False)
+@pytest.mark.parametrize("source", ["testsrc2", "mandelbrot"])
+def test_moving_scene_is_not_cut(tmp_path: Path, source: str) -> None:
+    moving = sample.make_video(tmp_path / "m.mp4", duration=3, segments=[source], audio=False)
     result = detect_scenes_and_motion(moving)
     assert result.cut_times == []
     assert result.mean_motion > 1.0

@@ -1,0 +1,183 @@
+"""``threaded_in_process_executor``: the in-process executor, with ready steps on threads.
+
+Why: a request's analyses are independent and mostly wait on the network (provider calls) or
+on native code that releases the GIL (PyAV, numpy, OpenCV), so they should overlap. Dagster's
+in-process executor runs them one after another; its multiprocess executor pays for a new
+process per step, which measured 10 to 37 s for the whole job here against about 1 s in process
+(``benchmarks/executors.py``). This executor keeps one process (one resource setup, one code
+load, no per-step start-up) and runs every step whose inputs are ready on a thread pool, up to
+``max_concurrent``. Each step still has its own events, retries, hooks and pool slots, exactly
+as Dagster's executors handle them (``ActiveExecution`` drives both).
+
+The loop mirrors ``dagster._core.execution.plan.execute_plan.inner_plan_execution_iterator``
+(in-process) and the multiprocess executor's scheduling loop; it uses two private helpers of
+that module, which is why Dagster is pinned to an exact version.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import Any
+
+from dagster import Field, Int, executor
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
+from dagster._core.execution.context_creation_job import PlanExecutionContextManager
+from dagster._core.execution.plan.active import ActiveExecution
+from dagster._core.execution.plan.execute_plan import (
+    _trigger_hook,
+    dagster_event_sequence_for_step,
+)
+from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.retries import RetryMode, get_retries_config
+from dagster._core.executor.base import Executor
+from dagster._utils.error import serializable_error_info_from_exc_info
+
+_DONE = object()
+
+
+class _Crash:
+    """An exception raised in a step's thread outside Dagster's own step error handling."""
+
+    def __init__(self, exc_info: Any) -> None:
+        self.exc_info = exc_info
+
+
+class ThreadedInProcessExecutor(Executor):
+    def __init__(self, retries: RetryMode, max_concurrent: int) -> None:
+        self._retries = retries
+        self.max_concurrent = max(1, max_concurrent)
+
+    @property
+    def retries(self) -> RetryMode:
+        return self._retries
+
+    def execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Executing steps in process on up to {self.max_concurrent} threads "
+            f"(pid: {os.getpid()})",
+            event_specific_data=EngineEventData.in_process(
+                os.getpid(), execution_plan.step_keys_to_execute
+            ),
+        )
+        yield from iter(
+            ExecuteRunWithPlanIterable(
+                execution_plan=plan_context.execution_plan,
+                iterator=self._iterate,
+                execution_context_manager=PlanExecutionContextManager(
+                    job=plan_context.job,
+                    retry_mode=plan_context.retry_mode,
+                    execution_plan=plan_context.execution_plan,
+                    run_config=plan_context.run_config,
+                    dagster_run=plan_context.dagster_run,
+                    instance=plan_context.instance,
+                    raise_on_error=plan_context.raise_on_error,
+                    output_capture=plan_context.output_capture,
+                ),
+            )
+        )
+
+    def _iterate(
+        self, job_context: PlanExecutionContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def work(key: str, step_context: Any) -> None:
+            try:
+                for event in dagster_event_sequence_for_step(step_context):
+                    events.put((key, event))
+                events.put((key, _DONE))
+            except BaseException:  # surfaced in the main thread
+                events.put((key, _Crash(sys.exc_info())))
+
+        with ExitStack() as stack:
+            concurrency = stack.enter_context(
+                InstanceConcurrencyContext(job_context.instance, job_context.dagster_run)
+            )
+            active = stack.enter_context(
+                ActiveExecution(
+                    execution_plan,
+                    retry_mode=job_context.retry_mode,
+                    max_concurrent=self.max_concurrent,
+                    instance_concurrency_context=concurrency,
+                )
+            )
+            pool = stack.enter_context(ThreadPoolExecutor(self.max_concurrent, "dagster-step"))
+            running: dict[str, tuple[Any, list[DagsterEvent]]] = {}
+            stopping = False
+            while (not stopping and not active.is_complete) or running:
+                if not stopping and active.check_for_interrupts():
+                    stopping = True
+                    active.mark_interrupted()
+                    yield DagsterEvent.engine_event(
+                        job_context,
+                        "Termination requested: waiting for running steps to finish",
+                        EngineEventData.interrupted(list(running)),
+                    )
+                if not stopping:
+                    steps = active.get_steps_to_execute(limit=self.max_concurrent - len(running))
+                    yield from active.concurrency_event_iterator(job_context)
+                    for step in steps:
+                        step_context = job_context.for_step(step, active.get_known_state())
+                        running[step.key] = (step_context, [])
+                        pool.submit(work, step.key, step_context)
+                if not running:
+                    if not stopping and not active.is_complete:
+                        active.sleep_til_ready()
+                    continue
+                try:
+                    key, item = events.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                step_context, step_events = running[key]
+                if isinstance(item, _Crash):
+                    error = serializable_error_info_from_exc_info(item.exc_info)
+                    yield DagsterEvent.engine_event(
+                        step_context,
+                        f"Unexpected error in the thread of step {key}",
+                        EngineEventData.engine_error(error),
+                    )
+                    raise item.exc_info[1]
+                if item is not _DONE:
+                    step_events.append(item)
+                    yield item
+                    active.handle_event(item)
+                    continue
+                del running[key]
+                active.verify_complete(job_context, key)
+                for event in active.plan_events_iterator(job_context):
+                    step_events.append(event)
+                    yield event
+                yield from _trigger_hook(step_context, step_events)
+            if stopping:
+                from dagster._core.errors import DagsterExecutionInterruptedError
+
+                raise DagsterExecutionInterruptedError()
+
+
+@executor(
+    name="threaded_in_process",
+    config_schema={
+        "retries": get_retries_config(),
+        "max_concurrent": Field(
+            Int, default_value=4, description="Steps run at the same time (threads)."
+        ),
+    },
+)
+def threaded_in_process_executor(init_context: Any) -> ThreadedInProcessExecutor:
+    """Run every step in the run worker's process, independent steps on a thread pool."""
+    config = init_context.executor_config
+    return ThreadedInProcessExecutor(
+        retries=RetryMode.from_config(config["retries"]),  # type: ignore[arg-type]
+        max_concurrent=config["max_concurrent"],
+    )

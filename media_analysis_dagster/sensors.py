@@ -1,0 +1,190 @@
+"""The sensors of ``media_analysis_job``: launch pending rows, keep rows true when runs end
+outside the ops, and stop the runs of rows cancelled in the table.
+
+- ``pending_requests_sensor``: one run per pending episode of a row (``pending_scan.py``).
+- ``failed_run_sync_sensor`` / ``canceled_run_sync_sensor``: a run that failed or was cancelled
+  outside the ops leaves its row ``failed`` / ``cancelled`` (``run_sync.py``).
+- ``cancellation_sensor``: a row set to ``cancelled`` stops its queued/started run
+  (``cancellation.py``).
+
+All four start RUNNING: the table is only true while they run.
+
+Environment (read when the code location loads; each must be a whole number):
+
+``MEDIA_ANALYSIS_SENSOR_INTERVAL_S`` (default 30)
+    Seconds between ticks of ``pending_requests_sensor``.
+``MEDIA_ANALYSIS_SENSOR_BATCH`` (default 100)
+    Run requests per tick at most. 100 every 30 s is 200 runs a minute, faster than runs drain
+    (about 40 a minute at the default 10 concurrent runs), so a 1,000-row burst keeps the queue
+    full; launching faster only lengthens the queue and the daemon's work per tick. A tick reads
+    pending rows in pages of 200 with two queries per page and stops at the batch size, after
+    5,000 rows or after 40 s, well inside Dagster's 60 s tick timeout.
+``MEDIA_ANALYSIS_CANCELLATION_INTERVAL_S`` (default 15)
+    Seconds between ticks of ``cancellation_sensor``.
+
+Run-status sensor throughput (Dagster 1.13, ``run_status_sensor_definition.py``): each tick reads
+at most ``DAGSTER_RUN_STATUS_SENSOR_FETCH_LIMIT`` (default 25) run-status events of *any* job
+after its cursor and handles at most ``DAGSTER_RUN_STATUS_SENSOR_PROCESS_LIMIT`` (default 5)
+runs of the monitored job: with a 30 s interval, 10 a minute, so 200 failures take 20 minutes.
+Both variables are read where the sensor is evaluated, i.e. in the code location's process
+(the gRPC code server; when the daemon starts the code server itself, it inherits the daemon's
+environment). To reflect a burst of 200 within about a minute, set in the code server's (and the
+daemon's) environment::
+
+    DAGSTER_RUN_STATUS_SENSOR_PROCESS_LIMIT=100
+    DAGSTER_RUN_STATUS_SENSOR_FETCH_LIMIT=200
+
+A handled run costs a few small queries, so 100 fit easily in one tick. The sync functions return
+``None`` on purpose: Dagster ends a run-status tick after the first run whose function returns a
+value. An exception in them is logged on the tick and the cursor moves past that run; the
+retention job's reaper fails rows left ``processing`` by dead runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunConfig,
+    RunFailureSensorContext,
+    RunRequest,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    run_status_sensor,
+    sensor,
+)
+
+from .cancellation import cancel_runs_of_cancelled_rows
+from .jobs import media_analysis_job
+from .ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
+from .pending_scan import Launch, scan_pending
+from .resources import DatabaseResource
+from .run_sync import describe_cancellation, describe_failure, sync_ended_run
+
+PAGE_SIZE = 200
+MAX_SCANNED = 5000
+TIME_BUDGET_S = 40.0
+
+
+def env_int(name: str, default: int, minimum: int = 1) -> int:
+    """A positive whole-number setting; a typo fails the code location load loudly."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def batch_size() -> int:
+    return env_int("MEDIA_ANALYSIS_SENSOR_BATCH", 100)
+
+
+def run_request(launch: Launch) -> RunRequest:
+    config = RequestConfig(request_id=launch.request_id, source_endpoint="sensor")
+    return RunRequest(
+        run_key=launch.run_key,
+        run_config=RunConfig(ops={"register_request": config}),
+        tags={
+            TAG_REQUEST_ID: launch.request_id,
+            TAG_MEDIA_TYPE: launch.media_type,
+            TAG_SOURCE: "sensor",
+        },
+    )
+
+
+@sensor(
+    job=media_analysis_job,
+    minimum_interval_seconds=env_int("MEDIA_ANALYSIS_SENSOR_INTERVAL_S", 30),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Launch one run per pending episode of each media_analysis_requests row, "
+    "oldest first.",
+)
+def pending_requests_sensor(
+    context: SensorEvaluationContext, database: DatabaseResource
+) -> Iterator[RunRequest | SkipReason]:
+    store = database.store
+    scan = scan_pending(
+        page=lambda limit, offset: store.pending_page(limit=limit, offset=offset),
+        statuses=store.statuses,
+        instance=context.instance,
+        job_name=media_analysis_job.name,
+        batch=batch_size(),
+        page_size=PAGE_SIZE,
+        max_scanned=MAX_SCANNED,
+        time_budget_s=TIME_BUDGET_S,
+    )
+    summary = (
+        f"{len(scan.launches)} to launch, {scan.in_flight} in flight, {len(scan.waiting)} "
+        f"waiting for their last run's end to be recorded, {scan.scanned} pending rows read "
+        f"(stopped by {scan.stopped_by})"
+    )
+    context.log.info(summary)
+    if scan.waiting:
+        context.log.warning(
+            "pending rows whose last run ended without ending the row (the run-status sensors "
+            f"will mark them): {', '.join(scan.waiting[:10])}"
+        )
+    for launch in scan.launches:
+        yield run_request(launch)
+    if not scan.launches:
+        yield SkipReason(summary)
+
+
+@run_failure_sensor(
+    monitored_jobs=[media_analysis_job],
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Mark the request failed when its run fails outside the ops (launch failure, "
+    "crash, restart).",
+)
+def failed_run_sync_sensor(context: RunFailureSensorContext, database: DatabaseResource) -> None:
+    run = context.dagster_run
+    message, details = describe_failure(context.instance, run, context.failure_event)
+    context.log.info(
+        f"run {run.run_id}: "
+        + sync_ended_run(database.store, context.instance, run, "failed", message, details)
+    )
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.CANCELED,
+    monitored_jobs=[media_analysis_job],
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Mark the request cancelled when its run is cancelled or terminated.",
+)
+def canceled_run_sync_sensor(context: RunStatusSensorContext, database: DatabaseResource) -> None:
+    run = context.dagster_run
+    message, details = describe_cancellation(run)
+    context.log.info(
+        f"run {run.run_id}: "
+        + sync_ended_run(database.store, context.instance, run, "cancelled", message, details)
+    )
+
+
+@sensor(
+    minimum_interval_seconds=env_int("MEDIA_ANALYSIS_CANCELLATION_INTERVAL_S", 15),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Stop the queued or started run of every request set to 'cancelled'.",
+)
+def cancellation_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SkipReason:
+    stopped = cancel_runs_of_cancelled_rows(
+        context.instance, database.store, media_analysis_job.name, context.log
+    )
+    return SkipReason(f"cancelled {len(stopped)} run(s) of cancelled requests")
+
+
+SENSORS = [
+    pending_requests_sensor,
+    failed_run_sync_sensor,
+    canceled_run_sync_sensor,
+    cancellation_sensor,
+]

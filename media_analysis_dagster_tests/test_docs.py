@@ -1,0 +1,354 @@
+"""The documentation artefacts operators copy are checked against the real things.
+
+GraphQL texts (docs/graphql/*.graphql, the blocks in docs/graphql.md, the queries inside the n8n
+workflows) validate against dagster-graphql's own schema; launch variables validate against that
+schema and against ``media_analysis_job``'s run config; the n8n workflows are well formed and their
+SQL runs on PostgreSQL with ``schema/`` applied; the deploy/ YAML files load, and both instance
+configs are accepted by Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import graphql
+import pytest
+import yaml
+from dagster import validate_run_config
+from dagster_graphql.schema import create_schema
+
+from media_analysis_dagster.jobs import media_analysis_job
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS, DEPLOY = ROOT / "docs", ROOT / "deploy"
+WORKFLOWS = sorted((DOCS / "n8n").glob("*.json"))
+GRAPHQL_FILES = sorted((DOCS / "graphql").glob("*.graphql"))
+ALLOWED_OPERATIONS = {"launchRun", "runOrError", "terminateRun", "launchRunReexecution"}
+NODE_TYPES = {
+    f"n8n-nodes-base.{t}"
+    for t in ("webhook", "httpRequest", "if", "wait", "postgres", "respondToWebhook")
+}
+TABLES = {
+    "media_analysis_requests",
+    "media_analysis_results",
+    "media_files",
+    "contact_sheets",
+}
+
+
+@cache
+def schema() -> graphql.GraphQLSchema:
+    return create_schema().graphql_schema
+
+
+def check_graphql(text: str) -> graphql.DocumentNode:
+    """Parse, validate against the real schema, and use only the documented operations."""
+    document = graphql.parse(text)
+    assert graphql.validate(schema(), document) == [], text
+    for definition in document.definitions:
+        assert isinstance(definition, graphql.OperationDefinitionNode)
+        fields = {s.name.value for s in definition.selection_set.selections}  # type: ignore[attr-defined]
+        assert fields <= ALLOWED_OPERATIONS, fields
+    return document
+
+
+def check_variables(text: str, variables: dict[str, Any]) -> None:
+    """Variables coerce against the operation's definitions; run config fits the job."""
+    [operation] = graphql.parse(text).definitions
+    assert isinstance(operation, graphql.OperationDefinitionNode)
+    coerced = graphql.execution.values.get_variable_values(
+        schema(), operation.variable_definitions, variables
+    )
+    assert isinstance(coerced, dict), coerced
+    params = variables.get("executionParams")
+    if params:
+        assert params["selector"] == {
+            "repositoryLocationName": "media_analysis_dagster",
+            "repositoryName": "__repository__",
+            "jobName": "media_analysis_job",
+        }
+        validate_run_config(media_analysis_job, params["runConfigData"])
+        tags = {t["key"]: t["value"] for t in params["executionMetadata"]["tags"]}
+        assert tags["media_analysis/source"] == "graphql"
+
+
+# -- GraphQL -----------------------------------------------------------------------------
+@pytest.mark.parametrize("path", GRAPHQL_FILES, ids=lambda p: p.name)
+def test_graphql_files_validate(path: Path) -> None:
+    check_graphql(path.read_text())
+
+
+def test_graphql_md_blocks_are_the_files() -> None:
+    text = (DOCS / "graphql.md").read_text()
+    blocks = re.findall(r"```graphql\n(.*?)```", text, re.S)
+    assert len(blocks) == 4
+    files = {_strip_comments(p.read_text()) for p in GRAPHQL_FILES}
+    for block in blocks:
+        check_graphql(block)
+        assert _strip_comments(block) in files
+    assert "--read-only" in text and "no authentication" in text
+    assert "is processing, not pending" in text
+
+
+def test_launch_variables_validate() -> None:
+    launch = (DOCS / "graphql/launch_run.graphql").read_text()
+    for path in sorted((DOCS / "graphql").glob("launch_run.*.variables.json")):
+        check_variables(launch, json.loads(path.read_text()))
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
+
+
+# -- n8n -------------------------------------------------------------------------------------
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def nodes_of(workflow: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [n for n in workflow["nodes"] if n["type"] == f"n8n-nodes-base.{type_}"]
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_is_well_formed(path: Path) -> None:
+    workflow = load(path)
+    assert {"name", "nodes", "connections", "settings"} <= workflow.keys()
+    names = [n["name"] for n in workflow["nodes"]]
+    assert len(set(names)) == len(names)
+    assert len({n["id"] for n in workflow["nodes"]}) == len(names)
+    for node in workflow["nodes"]:
+        assert {"parameters", "name", "type", "typeVersion", "position", "id"} <= node.keys()
+        assert node["type"] in NODE_TYPES, node["type"]
+        if node["type"].endswith("httpRequest"):
+            assert node["typeVersion"] == 4.2 and node["parameters"]["options"]["timeout"]
+        for text in strings(node["parameters"]):
+            if text.startswith("="):  # an n8n expression: {{ }} must pair up, braces inside too
+                for code in re.findall(r"\{\{(.*?)\}\}", text, re.S):
+                    assert code.count("{") == code.count("}"), code
+                assert "{{" not in re.sub(r"\{\{.*?\}\}", "", text, flags=re.S)
+    targets = set()
+    for source, outputs in workflow["connections"].items():
+        assert source in names
+        for branch in outputs["main"]:
+            for link in branch:
+                assert link["node"] in names and link["type"] == "main"
+                targets.add(link["node"])
+    triggers = {n["name"] for n in nodes_of(workflow, "webhook")}
+    assert set(names) - triggers == targets, "every node but the trigger is reachable"
+    webhook = nodes_of(workflow, "webhook")[0]["parameters"]
+    assert webhook["responseMode"] == "responseNode" and nodes_of(workflow, "respondToWebhook")
+
+
+def embedded_queries(workflow: dict[str, Any]) -> dict[str, str]:
+    """The GraphQL text inside each HTTP node's body expression (a JS string literal)."""
+    out = {}
+    for node in nodes_of(workflow, "httpRequest"):
+        body = node["parameters"]["jsonBody"]
+        [literal] = re.findall(r'query: ("(?:[^"\\]|\\.)*")', body)
+        out[node["name"]] = json.loads(literal)
+    return out
+
+
+def test_launch_workflow_queries_are_the_documented_files() -> None:
+    queries = embedded_queries(load(DOCS / "n8n/launch_and_wait.json"))
+    assert queries["Launch run"] == (DOCS / "graphql/launch_run.graphql").read_text()
+    assert queries["Poll run status"] == (DOCS / "graphql/run_status.graphql").read_text()
+    for text in queries.values():
+        check_graphql(text)
+    status = graphql.print_ast(graphql.parse(queries["Poll run status"]))
+    assert "status" in status and re.search(r"tags \{\s*key\s*value", status)
+
+
+# SQL of every Postgres node, with its query parameters replaced by literal values.
+SQL_PARAMS = {
+    "Read request and results": ["'{request_id}'"],
+    "Insert pending row": ["'auto'", "'https://example.com/a.mp4'", "'What is shown?'", "'n8n'"],
+}
+
+
+def postgres_queries() -> list[tuple[str, str, str]]:
+    out = []
+    for path in WORKFLOWS:
+        for node in nodes_of(load(path), "postgres"):
+            assert node["parameters"]["operation"] == "executeQuery"
+            out.append((path.name, node["name"], node["parameters"]["query"]))
+    return out
+
+
+def test_sql_uses_only_the_four_tables_and_their_columns() -> None:
+    from media_analysis_dagster.db.models import Base
+
+    columns = {name: {c.name for c in Base.metadata.tables[name].columns} for name in TABLES}
+    for _, name, sql in postgres_queries():
+        tables = set(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)", sql, re.I))
+        assert tables and tables <= TABLES, (name, tables)
+        aliases = dict(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)\s+(\w+)", sql, re.I))
+        alias_table = {alias: table for table, alias in aliases.items()}
+        for alias, column in re.findall(r"\b(\w+)\.(\w+)\b", sql):
+            if alias in alias_table:
+                assert column in columns[alias_table[alias]], (name, alias, column)
+        insert_cols = "".join(re.findall(r"INTO \w+\s*\(([^)]*)\)", sql))
+        for column in filter(None, (c.strip() for c in insert_cols.split(","))):
+            assert column in columns["media_analysis_requests"], column
+        replacements = next(
+            n["parameters"]["options"]["queryReplacement"]
+            for p in WORKFLOWS
+            for n in nodes_of(load(p), "postgres")
+            if n["name"] == name
+        )
+        # n8n splits the raw parameter on commas before evaluating each {{ }}: none inside
+        expressions = re.findall(r"\{\{(.*?)\}\}", replacements)
+        assert all("," not in e for e in expressions)
+        assert len(expressions) == len(SQL_PARAMS[name]) == len(set(re.findall(r"\$(\d+)", sql)))
+
+
+def test_sql_runs_on_postgresql(pg_url: str) -> None:
+    """The strongest check: the exact statements, parameters filled in, on the real schema."""
+    from sqlalchemy import text
+
+    from media_analysis_dagster.db.engine import build_engine
+    from media_analysis_dagster.db.rows import NewResult
+    from media_analysis_dagster.db.store import Store
+
+    engine = build_engine(pg_url)
+    store = Store(engine)
+    rid = store.create_request(media_type="video", media_url="https://example.com/v.mp4")
+    rid = rid["request_id"]
+    store.replace_rows(rid, results=[NewResult(result_type="summary", provider="internal")])
+    for _, name, sql in postgres_queries():
+        params = [p.format(request_id=rid) for p in SQL_PARAMS[name]]
+        for index in range(len(params), 0, -1):  # $10 before $1
+            sql = sql.replace(f"${index}", params[index - 1])
+        with engine.begin() as conn:
+            rows = conn.execute(text(sql.replace(":", r"\:"))).mappings().all()
+        assert len(rows) == 1, name
+        if name == "Read request and results":
+            assert str(rows[0]["request_id"]) == rid
+            assert [r["result_type"] for r in rows[0]["results"]] == ["summary"]
+            assert rows[0]["contact_sheets"] == []
+        else:
+            assert rows[0]["status"] == "pending"
+    engine.dispose()
+
+
+NODE_EVAL = """
+const [expr, ctx] = [process.argv[1], JSON.parse(process.argv[2])];
+const node = (name) => ({ json: ctx.nodes[name] });
+const $ = (name) => ({ first: () => node(name), last: () => node(name) });
+const out = expr.slice(1).replace(/\\{\\{([\\s\\S]*?)\\}\\}/g, (m, code) =>
+  String(new Function('$json', '$', '$env', 'return (' + code + ');')(ctx.json, $, ctx.env)));
+process.stdout.write(out);
+"""
+
+
+def n8n_eval(expression: str, json_: dict[str, Any], nodes: dict[str, Any]) -> str:
+    """Evaluate an n8n ``={{ … }}`` expression with Node.js (the JS n8n itself runs)."""
+    ctx = {"json": json_, "nodes": nodes, "env": {"DAGSTER_URL": "http://dagster:3000"}}
+    result = subprocess.run(
+        ["node", "-e", NODE_EVAL, expression, json.dumps(ctx)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
+def test_launch_workflow_bodies_evaluate_to_valid_requests() -> None:
+    workflow = load(DOCS / "n8n/launch_and_wait.json")
+    http = {n["name"]: n["parameters"] for n in nodes_of(workflow, "httpRequest")}
+    webhook = {"body": {"media_url": "https://example.com/clip.mp4", "prompt": 'Say "hi", then'}}
+    launch = json.loads(n8n_eval(http["Launch run"]["jsonBody"], webhook, {}))
+    assert n8n_eval(http["Launch run"]["url"], {}, {}) == "http://dagster:3000/graphql"
+    check_variables(launch["query"], launch["variables"])
+    config = launch["variables"]["executionParams"]["runConfigData"]["ops"]["register_request"]
+    assert config["config"]["prompt"] == 'Say "hi", then'
+    launched = {"data": {"launchRun": {"run": {"runId": "r-1"}}}}
+    poll = json.loads(n8n_eval(http["Poll run status"]["jsonBody"], {}, {"Launch run": launched}))
+    assert poll["variables"] == {"runId": "r-1"}
+    check_variables(poll["query"], poll["variables"])
+    read = nodes_of(workflow, "postgres")[0]["parameters"]["options"]["queryReplacement"]
+    run = {"data": {"runOrError": {"tags": [{"key": "media_analysis/request_id", "value": "x"}]}}}
+    assert n8n_eval(read, run, {}) == "x"
+
+
+# -- deploy/ ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", sorted(DEPLOY.rglob("*.y*ml")), ids=lambda p: p.name)
+def test_deploy_yaml_loads(path: Path) -> None:
+    assert isinstance(yaml.safe_load(path.read_text()), dict)
+
+
+def test_dev_instance_config_is_a_valid_sqlite_instance(tmp_path: Path) -> None:
+    from dagster import DagsterInstance
+
+    shutil.copy(DEPLOY / "dagster.dev.yaml", tmp_path / "dagster.yaml")
+    assert "storage" not in yaml.safe_load((tmp_path / "dagster.yaml").read_text())
+    instance = DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert instance.is_persistent and str(tmp_path) in instance.root_directory
+        settings = instance.get_concurrency_config()
+        assert settings.run_queue_config.max_concurrent_runs == 2
+        assert settings.pool_config.default_pool_limit == 2
+        assert not instance.telemetry_enabled
+    finally:
+        instance.dispose()
+
+
+def test_production_instance_config_starts_on_postgresql(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import DagsterInstance
+
+    shutil.copy(DEPLOY / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", pg_url)
+    instance = DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert instance.run_retries_enabled and instance.run_monitoring_enabled
+        assert instance.get_runs_count() == 0
+    finally:
+        instance.dispose()
+
+
+def test_workspace_and_processes_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._core.workspace.config_schema import process_workspace_config
+
+    monkeypatch.setenv("DAGSTER_CODE_SERVER_HOST", "localhost")
+    result = process_workspace_config(yaml.safe_load((DEPLOY / "workspace.grpc.yaml").read_text()))
+    assert result.success, result.errors
+    [entry] = result.value["load_from"]
+    assert entry["grpc_server"] == {
+        "host": "localhost",
+        "port": 4000,
+        "location_name": "media_analysis_dagster",
+    }
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    assert services["code-server"]["command"][:5] == [
+        "dagster",
+        "code-server",
+        "start",
+        "-m",
+        "media_analysis_dagster.definitions",
+    ]
+    assert services["daemon"]["command"][:2] == ["dagster-daemon", "run"]
+    helm = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    assert helm["runLauncher"]["type"] == "K8sRunLauncher"
+    assert helm["dagsterWebserver"]["enableReadOnly"] is True
+    subprocess.run(["bash", "-n", str(DEPLOY / "commands.sh")], check=True)

@@ -1,0 +1,178 @@
+"""``pending_requests_sensor`` against a real Dagster instance, on SQLite and PostgreSQL tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus, SkipReason, instance_for_test
+
+from media_analysis_dagster.db.store import Store
+from media_analysis_dagster.jobs import media_analysis_job
+from media_analysis_dagster.media.sample import make_video
+from media_analysis_dagster.ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
+from media_analysis_dagster.pending_scan import scan_pending
+from media_analysis_dagster.resources import (
+    DatabaseResource,
+    FetcherResource,
+    FileStorageResource,
+    ProvidersResource,
+)
+from media_analysis_dagster.sensors import pending_requests_sensor
+
+from .sensor_helpers import (
+    RUN_KEY_TAG,
+    create_run_for,
+    create_runs,
+    new_rows,
+    run_requests,
+    set_times,
+    tick,
+)
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with instance_for_test() as inst:
+        yield inst
+
+
+def launch(instance: DagsterInstance, db_url: str) -> list:
+    return run_requests(tick(pending_requests_sensor, instance, db_url))
+
+
+def test_pending_rows_launch_once_in_creation_order(
+    store: Store, instance: DagsterInstance, db_url: str
+) -> None:
+    ids = new_rows(store, 3)
+    requests = launch(instance, db_url)
+    assert [rr.run_key for rr in requests] == [f"{rid}:0" for rid in ids]
+    first = requests[0]
+    assert first.tags == {TAG_REQUEST_ID: ids[0], TAG_MEDIA_TYPE: "video", TAG_SOURCE: "sensor"}
+    config = first.run_config["ops"]["register_request"]["config"]
+    assert config["request_id"] == ids[0] and config["source_endpoint"] == "sensor"
+    create_runs(instance, requests)
+    again = tick(pending_requests_sensor, instance, db_url)
+    assert run_requests(again) == [] and isinstance(again[0], SkipReason)
+    assert "3 in flight" in (again[0].skip_message or "")
+
+
+def test_late_committed_older_row_is_picked_up(
+    store: Store, instance: DagsterInstance, db_url: str
+) -> None:
+    [first] = new_rows(store, 1)
+    create_runs(instance, launch(instance, db_url))
+    [late] = new_rows(store, 1)
+    set_times(store, late, created_at=datetime.now(UTC) - timedelta(hours=1))
+    assert [rr.run_key for rr in launch(instance, db_url)] == [f"{late}:0"]
+    assert first != late
+
+
+def test_failed_then_repended_request_runs_again(
+    store: Store, instance: DagsterInstance, db_url: str
+) -> None:
+    [rid] = new_rows(store, 1)
+    [run] = create_runs(instance, launch(instance, db_url))
+    # the run claims the row, a step fails (the ops mark the row), the run fails
+    store.claim_request(rid)
+    store.fail_request(rid, "The media could not be read.", {"run_id": run.run_id})
+    instance.report_run_failed(run)
+    assert launch(instance, db_url) == [], "a failed row is not pending"
+    store.set_status(rid, "pending")
+    [again] = launch(instance, db_url)
+    assert again.run_key == f"{rid}:1"
+    # a key already taken (runs deleted, or made by hand) is skipped over, never reused
+    create_run_for(
+        instance, rid, DagsterRunStatus.FAILURE, **{RUN_KEY_TAG: f"{rid}:2"}
+    )  # created after the row ended: the row did not end after it
+    assert launch(instance, db_url) == []
+    store.fail_request(rid, "Again.", {})
+    store.set_status(rid, "pending")
+    assert [rr.run_key for rr in launch(instance, db_url)] == [f"{rid}:3"]
+
+
+def test_run_that_ended_before_claiming_waits_for_the_status_sensors(
+    store: Store, instance: DagsterInstance, db_url: str
+) -> None:
+    """A launch failure leaves the row pending: relaunching it would loop on every failure."""
+    [rid] = new_rows(store, 1)
+    [run] = create_runs(instance, launch(instance, db_url))
+    instance.report_run_failed(run)
+    result = tick(pending_requests_sensor, instance, db_url)
+    assert run_requests(result) == [] and "1 waiting" in (result[0].skip_message or "")
+    store.fail_request(rid, f"The Dagster run {run.run_id} failed.", {"run_id": run.run_id})
+    store.set_status(rid, "pending")
+    assert [rr.run_key for rr in launch(instance, db_url)] == [f"{rid}:1"]
+
+
+def test_cancelled_rows_are_skipped(store: Store, instance: DagsterInstance, db_url: str) -> None:
+    keep, cancelled, by_hand = new_rows(store, 3)
+    store.cancel_request(cancelled, "Cancelled by n8n.", {})
+    store.set_status(by_hand, "cancelled")
+    assert [rr.tags[TAG_REQUEST_ID] for rr in launch(instance, db_url)] == [keep]
+
+
+def test_row_cancelled_while_the_tick_runs_is_not_launched(
+    store: Store, instance: DagsterInstance
+) -> None:
+    """Re-checked just before launch; and the rows after it, which move up a place in the
+    pending order, are still all read by the same tick."""
+    ids = new_rows(store, 5)
+
+    def statuses(request_ids: list[str]) -> dict[str, str]:
+        store.set_status(ids[0], "cancelled")  # an operator, between the read and the launch
+        return store.statuses(request_ids)
+
+    scan = scan_pending(
+        page=lambda limit, offset: store.pending_page(limit=limit, offset=offset),
+        statuses=statuses,
+        instance=instance,
+        job_name=media_analysis_job.name,
+        batch=10,
+        page_size=4,
+        max_scanned=100,
+        time_budget_s=30,
+    )
+    assert [launch.request_id for launch in scan.launches] == ids[1:]
+
+
+def test_batch_size_and_in_flight_runs(
+    store: Store, instance: DagsterInstance, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIA_ANALYSIS_SENSOR_BATCH", "2")
+    ids = new_rows(store, 5)
+    other_way = create_run_for(instance, ids[0], DagsterRunStatus.STARTED)
+    first = launch(instance, db_url)
+    assert [rr.tags[TAG_REQUEST_ID] for rr in first] == ids[1:3], "row 0 has a run in flight"
+    create_runs(instance, first, DagsterRunStatus.STARTING)
+    second = launch(instance, db_url)
+    assert [rr.tags[TAG_REQUEST_ID] for rr in second] == ids[3:5]
+    create_runs(instance, second)
+    assert launch(instance, db_url) == []
+    instance.report_run_canceled(other_way)  # ended without ending the row: wait
+    assert launch(instance, db_url) == []
+
+
+def test_sensor_run_request_runs_the_job_end_to_end(
+    store: Store, instance: DagsterInstance, db_url: str, tmp_path: Path
+) -> None:
+    """The run config and tags the sensor yields are what the job accepts."""
+    (tmp_path / "media").mkdir()
+    video = make_video(tmp_path / "media" / "clip.mp4", duration=2.0, size=(160, 120))
+    rid = store.create_request(media_type="video", media_path=str(video))["request_id"]
+    [request] = launch(instance, db_url)
+    result = media_analysis_job.execute_in_process(
+        instance=instance,
+        run_config=request.run_config,
+        tags={**request.tags, RUN_KEY_TAG: request.run_key or ""},
+        resources={
+            "database": DatabaseResource(url=db_url),
+            "files": FileStorageResource(data_dir=str(tmp_path / "data")),
+            "fetcher": FetcherResource(media_roots=[str(tmp_path / "media")]),
+            "providers": ProvidersResource(),
+        },
+    )
+    assert result.success and store.get_status(rid) == "completed"
+    assert launch(instance, db_url) == []
