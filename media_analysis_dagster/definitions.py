@@ -21,22 +21,33 @@ KEY_VARIABLES = {
 
 
 def providers_resource() -> ProvidersResource:
-    """Keys as ``EnvVar`` (resolved in the run worker, never stored); unset keys stay off."""
+    """Keys as ``EnvVar`` (resolved in the run worker, never stored in run config); a provider
+    whose key is unset when the code location loads stays off."""
     keys = {field: EnvVar(var) for field, var in KEY_VARIABLES.items() if os.environ.get(var)}
-    return ProvidersResource(**keys)
+    env = os.environ
+    return ProvidersResource(
+        **keys,
+        budget_usd=float(env["MEDIA_ANALYSIS_BUDGET_USD"])
+        if env.get("MEDIA_ANALYSIS_BUDGET_USD")
+        else None,
+        max_retries=int(env.get("MEDIA_ANALYSIS_PROVIDER_RETRIES") or 3),
+        retry_base_delay_s=float(env.get("MEDIA_ANALYSIS_PROVIDER_RETRY_DELAY_S") or 0.5),
+        timeout_s=float(env.get("MEDIA_ANALYSIS_PROVIDER_TIMEOUT_S") or 120),
+    )
 
 
-def resources() -> dict[str, object]:
-    return {
-        "database": DatabaseResource(),
-        "files": FileStorageResource(),
-        "fetcher": FetcherResource(),
-        "providers": providers_resource(),
-    }
+def build_definitions() -> Definitions:
+    """Everything the code location serves (a function so tests can load it afresh)."""
+    return Definitions(
+        assets=TABLE_SPECS,
+        jobs=[media_analysis_job],
+        resources={
+            "database": DatabaseResource(),
+            "files": FileStorageResource(),
+            "fetcher": FetcherResource(),
+            "providers": providers_resource(),
+        },
+    )
 
 
-defs = Definitions(
-    assets=TABLE_SPECS,
-    jobs=[media_analysis_job],
-    resources=resources(),
-)
+defs = build_definitions()

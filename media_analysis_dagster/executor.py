@@ -170,7 +170,7 @@ class ThreadedInProcessExecutor(Executor):
     config_schema={
         "retries": get_retries_config(),
         "max_concurrent": Field(
-            Int, default_value=4, description="Steps run at the same time (threads)."
+            Int, default_value=8, description="Steps run at the same time (threads)."
         ),
     },
 )

@@ -11,12 +11,13 @@ whichever way they were launched):
 - no run yet → episode 0;
 - a run not finished (not started, queued, starting, started, canceling), or a failed run whose
   automatic retry is still to come → in flight, skip;
-- the latest run finished and the row ended after that run was created (``completed_at`` is
-  later) → the row was set back to ``pending``: next episode, the first unused ``<id>:<n>`` from
-  ``n`` = number of runs;
-- the latest run finished but the row never ended → that run failed or was cancelled before it
-  claimed the row (launch failure, crash at start-up) and the run-status sensors are about to
-  mark the row; launching again would turn every launch failure into a loop, so wait.
+- the latest run finished and its end is on record — it succeeded, the run-status sensors have
+  handled it (tag ``media_analysis/row_synced``), or the row ended after the run was created
+  (``completed_at`` is later; the ops end rows themselves) → the row was set back to
+  ``pending``: next episode, the first unused ``<id>:<n>`` from ``n`` = number of runs;
+- otherwise that run failed or was cancelled before it claimed the row (launch failure, crash at
+  start-up) and the run-status sensors are about to mark the row; launching again would turn
+  every launch failure into a loop, so wait.
 
 Between a ``RunRequest`` and the daemon creating its run, the next tick computes the same key and
 Dagster drops the duplicate (it checks the sensor's earlier run keys before creating a run).
@@ -30,9 +31,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dagster import DagsterInstance, RunRecord, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, RunRecord, RunsFilter
 
 from .ops.config import TAG_REQUEST_ID
+from .run_sync import TAG_ROW_SYNCED
 
 RUN_KEY_TAG = "dagster/run_key"  # dagster._core.storage.tags.RUN_KEY_TAG
 
@@ -68,8 +70,10 @@ def episode_of(row: Mapping[str, Any], records: Sequence[RunRecord]) -> int | st
     latest = max(records, key=lambda r: (r.create_timestamp, r.storage_id))
     if latest.dagster_run.is_complete_and_waiting_to_retry:
         return "in flight"
+    run = latest.dagster_run
     ended: datetime | None = row["completed_at"]
-    if ended is None or ended < latest.create_timestamp:
+    recorded = run.status == DagsterRunStatus.SUCCESS or run.tags.get(TAG_ROW_SYNCED) == "true"
+    if not recorded and (ended is None or ended < latest.create_timestamp):
         return "waiting"
     used = {r.dagster_run.tags.get(RUN_KEY_TAG) for r in records}
     n = len(records)

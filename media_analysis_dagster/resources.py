@@ -202,6 +202,12 @@ class ProvidersResource(ConfigurableResource):
         default=None, description="Per-request cost cap; paid calls stop once it is reached."
     )
     timeout_s: float = Field(default=120.0, description="Timeout of one provider call.")
+    max_retries: int = Field(
+        default=3, description="Retries of a transient error (timeout, 429, 5xx) per provider."
+    )
+    retry_base_delay_s: float = Field(
+        default=0.5, description="First backoff delay; doubles per retry, with full jitter."
+    )
 
     _registry: dict[str, Any] | None = PrivateAttr(default=None)
 
@@ -236,6 +242,9 @@ class ProvidersResource(ConfigurableResource):
         from .providers.registry import chain_for
 
         return chain_for(result_type, self.registry(), requested=requested, chains=self.chains)
+
+    def retry_kwargs(self) -> dict[str, Any]:
+        return {"attempts": self.max_retries + 1, "base_delay": self.retry_base_delay_s}
 
     def enabled_names(self) -> list[str]:
         return sorted(self.registry())

@@ -11,6 +11,10 @@ its message. It also leaves the row alone when the run is not the row's current 
 - a newer run exists for the request (a re-execution or a later episode owns the row now);
 - the run failed in ``register_request`` because the row was not claimable (another run had
   it, or it was cancelled): that run never owned the row.
+
+A row cancelled by a plain ``UPDATE`` gets its ``completed_at`` and reason filled in on the way
+(``Store.note_cancelled``). Every handled run is then tagged ``media_analysis/row_synced``, which
+``pending_scan.py`` reads.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from .db.store import Store
 from .ops.config import TAG_REQUEST_ID
 
 WILL_RETRY_TAG = "dagster/will_retry"  # dagster._core.storage.tags.WILL_RETRY_TAG
+TAG_ROW_SYNCED = "media_analysis/row_synced"
 NOT_OWNER_ERRORS = {"RequestNotPendingError", "RequestNotFoundError", "RequestStateError"}
 _QUALIFIED = re.compile(r"^\w+(\.\w+)+: ")  # "package.module.SomeError: "
 
@@ -133,6 +138,27 @@ def newer_run_exists(instance: DagsterInstance, run: DagsterRun, request_id: str
     )
 
 
+def _update_row(
+    store: Store,
+    instance: DagsterInstance,
+    run: DagsterRun,
+    request_id: str,
+    status: str,
+    message: str,
+    details: dict[str, Any],
+) -> str:
+    if details.get("step") == "register_request" and details.get("error_type") in NOT_OWNER_ERRORS:
+        store.note_cancelled(request_id, *describe_cancellation(run, _by_hand(run)))
+        return f"request {request_id} left alone: the run never claimed it"
+    if newer_run_exists(instance, run, request_id):
+        return f"request {request_id} left alone: a newer run owns it"
+    if store.end_request(request_id, status, message, details):
+        return f"request {request_id} marked {status}: {message}"
+    if store.note_cancelled(request_id, *describe_cancellation(run, _by_hand(run))):
+        return f"request {request_id} was cancelled by hand; completed_at and reason filled in"
+    return f"request {request_id} left alone: it had already ended ({store.get_status(request_id)})"
+
+
 def sync_ended_run(
     store: Store,
     instance: DagsterInstance,
@@ -141,20 +167,18 @@ def sync_ended_run(
     message: str,
     details: dict[str, Any],
 ) -> str:
-    """Reflect a failed (``status='failed'``) or cancelled run in its row; says what it did."""
+    """Reflect a failed (``status='failed'``) or cancelled run in its row; says what it did.
+
+    Afterwards the run is tagged ``media_analysis/row_synced``: from then on, the row being
+    ``pending`` can only mean it was set back to pending, which is what the launching sensor
+    waits for before it starts the next episode. The tag is written after the row, never before.
+    """
     request_id = request_id_of(run)
     if request_id is None:
         return "no request id: the run ended before it had a row"
     fresh = instance.get_run_by_id(run.run_id) or run
     if status == "failed" and fresh.tags.get(WILL_RETRY_TAG) == "true":
         return f"request {request_id} left alone: run will be retried"
-    if details.get("step") == "register_request" and details.get("error_type") in NOT_OWNER_ERRORS:
-        store.note_cancelled(request_id, *describe_cancellation(run, _by_hand(run)))
-        return f"request {request_id} left alone: the run never claimed it"
-    if newer_run_exists(instance, fresh, request_id):
-        return f"request {request_id} left alone: a newer run owns it"
-    if store.end_request(request_id, status, message, details):
-        return f"request {request_id} marked {status}: {message}"
-    if store.note_cancelled(request_id, *describe_cancellation(run, _by_hand(run))):
-        return f"request {request_id} was cancelled by hand; completed_at and reason filled in"
-    return f"request {request_id} left alone: it had already ended ({store.get_status(request_id)})"
+    outcome = _update_row(store, instance, fresh, request_id, status, message, details)
+    instance.add_run_tags(run.run_id, {TAG_ROW_SYNCED: "true"})
+    return outcome

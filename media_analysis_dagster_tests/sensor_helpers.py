@@ -16,7 +16,9 @@ from dagster import (
     DagsterRunStatus,
     RunConfig,
     RunRequest,
+    SensorDefinition,
     SkipReason,
+    build_run_status_sensor_context,
     build_sensor_context,
 )
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
@@ -123,3 +125,23 @@ def new_rows(store: Store, n: int) -> list[str]:
         store.create_request(media_type="video", media_path=f"/in/{i}.mp4")["request_id"]
         for i in range(n)
     ]
+
+
+def sync(
+    sensor_def: SensorDefinition,
+    instance: DagsterInstance,
+    db_url: str,
+    run_id: str,
+    event: DagsterEvent | None,
+) -> None:
+    """Hand one ended run to a run-status sensor, as the sensor daemon does."""
+    run = instance.get_run_by_id(run_id)
+    assert run is not None and event is not None
+    context = build_run_status_sensor_context(
+        sensor_name=sensor_def.name,
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"database": DatabaseResource(url=db_url)},
+    )
+    assert sensor_def(context) is None, "returning a value would end the tick after one run"

@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 from dagster import (
-    DagsterEvent,
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
     ExecuteInProcessResult,
     RunConfig,
-    RunStatusSensorDefinition,
-    build_run_status_sensor_context,
     build_sensor_context,
     instance_for_test,
 )
@@ -28,38 +25,20 @@ from media_analysis_dagster.resources import (
     FileStorageResource,
     ProvidersResource,
 )
+from media_analysis_dagster.run_sync import TAG_ROW_SYNCED
 from media_analysis_dagster.sensors import (
     canceled_run_sync_sensor,
     cancellation_sensor,
     failed_run_sync_sensor,
 )
 
-from .sensor_helpers import create_run_for, new_rows, tick
+from .sensor_helpers import create_run_for, new_rows, sync, tick
 
 
 @pytest.fixture
 def instance() -> Iterator[DagsterInstance]:
     with instance_for_test() as inst:
         yield inst
-
-
-def sync(
-    sensor_def: RunStatusSensorDefinition,
-    instance: DagsterInstance,
-    db_url: str,
-    run_id: str,
-    event: DagsterEvent,
-) -> None:
-    run = instance.get_run_by_id(run_id)
-    assert run is not None
-    context = build_run_status_sensor_context(
-        sensor_name=sensor_def.name,
-        dagster_event=event,
-        dagster_instance=instance,
-        dagster_run=run,
-        resources={"database": DatabaseResource(url=db_url)},
-    )
-    assert sensor_def(context) is None, "returning a value would end the tick after one run"
 
 
 def processing_row(store: Store) -> str:
@@ -84,6 +63,8 @@ def test_failure_outside_the_ops_marks_the_row_failed(
     details = row["error_details"]
     assert details["run_id"] == run.run_id and details["step"] is None
     assert details["error_type"] and details["message"] and details["hints"]
+    synced = instance.get_run_by_id(run.run_id)
+    assert synced is not None and synced.tags[TAG_ROW_SYNCED] == "true"
 
 
 def test_run_that_will_be_retried_leaves_the_row(
@@ -93,6 +74,8 @@ def test_run_that_will_be_retried_leaves_the_row(
     run = create_run_for(instance, rid, DagsterRunStatus.STARTED, **{"dagster/will_retry": "true"})
     sync(failed_run_sync_sensor, instance, db_url, run.run_id, instance.report_run_failed(run))
     assert store.get_status(rid) == "processing"
+    retried = instance.get_run_by_id(run.run_id)
+    assert retried is not None and TAG_ROW_SYNCED not in retried.tags
 
 
 def test_older_run_does_not_touch_the_row_a_newer_run_owns(

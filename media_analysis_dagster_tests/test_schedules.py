@@ -11,7 +11,6 @@ from dagster import (
     RunRequest,
     ScheduleDefinition,
     build_schedule_context,
-    instance_for_test,
     validate_run_config,
 )
 
@@ -26,9 +25,10 @@ from media_analysis_dagster.schedules import (
 
 
 def evaluate(schedule_def: ScheduleDefinition, when: datetime | None = None) -> RunRequest:
-    with instance_for_test() as instance:
-        context = build_schedule_context(instance=instance, scheduled_execution_time=when)
-        [request] = list(schedule_def.evaluate_tick(context).run_requests or [])
+    # No instance: a schedule needs none, and a test instance left behind as the current
+    # defs-state storage breaks later Definitions loads in the same process.
+    context = build_schedule_context(scheduled_execution_time=when)
+    [request] = list(schedule_def.evaluate_tick(context).run_requests or [])
     return request
 
 

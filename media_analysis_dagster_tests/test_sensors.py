@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, SkipReason, instance_for_test
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    Definitions,
+    SkipReason,
+    instance_for_test,
+)
 
 from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs import media_analysis_job
@@ -20,7 +27,13 @@ from media_analysis_dagster.resources import (
     FileStorageResource,
     ProvidersResource,
 )
-from media_analysis_dagster.sensors import pending_requests_sensor
+from media_analysis_dagster.sensors import (
+    SENSORS,
+    canceled_run_sync_sensor,
+    cancellation_sensor,
+    failed_run_sync_sensor,
+    pending_requests_sensor,
+)
 
 from .sensor_helpers import (
     RUN_KEY_TAG,
@@ -29,6 +42,7 @@ from .sensor_helpers import (
     new_rows,
     run_requests,
     set_times,
+    sync,
     tick,
 )
 
@@ -96,13 +110,37 @@ def test_failed_then_repended_request_runs_again(
 def test_run_that_ended_before_claiming_waits_for_the_status_sensors(
     store: Store, instance: DagsterInstance, db_url: str
 ) -> None:
-    """A launch failure leaves the row pending: relaunching it would loop on every failure."""
+    """A launch failure leaves the row pending: relaunching it would loop on every failure.
+    Once the failure sensor has recorded it, a re-pended row runs again."""
     [rid] = new_rows(store, 1)
     [run] = create_runs(instance, launch(instance, db_url))
-    instance.report_run_failed(run)
+    event = instance.report_run_failed(run)
     result = tick(pending_requests_sensor, instance, db_url)
     assert run_requests(result) == [] and "1 waiting" in (result[0].skip_message or "")
-    store.fail_request(rid, f"The Dagster run {run.run_id} failed.", {"run_id": run.run_id})
+    sync(failed_run_sync_sensor, instance, db_url, run.run_id, event)
+    assert store.get_status(rid) == "failed"
+    store.set_status(rid, "pending")
+    assert [rr.run_key for rr in launch(instance, db_url)] == [f"{rid}:1"]
+
+
+def test_row_cancelled_before_its_run_was_created_can_be_repended(
+    store: Store, instance: DagsterInstance, db_url: str
+) -> None:
+    """Cancelled (completed_at set) between the RunRequest and the run's creation: the run is
+    stopped, the cancellation is recorded, and a later re-pend is a new episode."""
+    [rid] = new_rows(store, 1)
+    requests = launch(instance, db_url)
+    store.cancel_request(rid, "Cancelled by the user.", {})
+    [run] = create_runs(instance, requests)
+    tick(cancellation_sensor, instance, db_url)
+    [record] = instance.get_records_for_run(
+        run.run_id, of_type=DagsterEventType.RUN_CANCELED
+    ).records
+    event = record.event_log_entry.dagster_event
+    assert event is not None
+    sync(canceled_run_sync_sensor, instance, db_url, run.run_id, event)
+    row = store.get_request(rid, with_children=False)
+    assert row is not None and row["error_message"] == "Cancelled by the user."
     store.set_status(rid, "pending")
     assert [rr.run_key for rr in launch(instance, db_url)] == [f"{rid}:1"]
 
@@ -176,3 +214,11 @@ def test_sensor_run_request_runs_the_job_end_to_end(
     )
     assert result.success and store.get_status(rid) == "completed"
     assert launch(instance, db_url) == []
+
+
+def test_sensors_load_with_the_job_and_the_database_resource() -> None:
+    Definitions.validate_loadable(
+        Definitions(
+            jobs=[media_analysis_job], sensors=SENSORS, resources={"database": DatabaseResource()}
+        )
+    )

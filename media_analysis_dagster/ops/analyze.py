@@ -207,7 +207,12 @@ def run_task(
             for p in providers.chain(result_type, request.get("providers"))
             if p.name != "internal"
         ]
-        outcome = run_chain(task, chain, budget=Budget(providers.budget_usd, spent_usd))
+        outcome = run_chain(
+            task,
+            chain,
+            budget=Budget(providers.budget_usd, spent_usd),
+            retry_kwargs=providers.retry_kwargs(),
+        )
         results = [outcome.result] if outcome.result else []
         attempts = outcome.attempts
     return {

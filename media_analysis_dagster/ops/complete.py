@@ -55,7 +55,10 @@ def aggregate(
     )
     chain = providers.chain("summary", request.get("providers"))
     outcome = run_chain(
-        task, chain, budget=Budget(providers.budget_usd, database.store.spent_usd(request_id))
+        task,
+        chain,
+        budget=Budget(providers.budget_usd, database.store.spent_usd(request_id)),
+        retry_kwargs=providers.retry_kwargs(),
     )
     attempts += [{**a.to_dict(), "task": "summary"} for a in outcome.attempts]
     summary = outcome.result

@@ -37,8 +37,13 @@ class Pipeline:
         )
 
     def execute(self, **kwargs: Any) -> RunOutcome:
+        from dagster._core.definitions.reconstruct import ReconstructableJob
+
         from .jobs_for_test import wired_job
 
+        # Dagster caches the last loaded job; each test's environment must load afresh.
+        ReconstructableJob.get_definition.cache_clear()
+        ReconstructableJob.get_repository_definition.cache_clear()
         with execute_job(
             reconstructable(wired_job), instance=self.instance, raise_on_error=False, **kwargs
         ) as result:

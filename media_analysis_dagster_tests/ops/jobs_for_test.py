@@ -1,4 +1,5 @@
-"""A module-level handle on the wired job, so ``reconstructable`` can rebuild it."""
+"""A module-level handle on the wired job, so ``reconstructable`` can rebuild it; the
+definitions are built afresh so each test's environment (provider keys) applies."""
 
 from __future__ import annotations
 
@@ -6,6 +7,6 @@ from dagster import JobDefinition
 
 
 def wired_job() -> JobDefinition:
-    from media_analysis_dagster.definitions import defs
+    from media_analysis_dagster.definitions import build_definitions
 
-    return defs.resolve_job_def("media_analysis_job")
+    return build_definitions().resolve_job_def("media_analysis_job")
