@@ -9,6 +9,7 @@ from dagster import Definitions, EnvVar
 from .assets import TABLE_SPECS
 from .jobs import media_analysis_job
 from .resources import DatabaseResource, FetcherResource, FileStorageResource, ProvidersResource
+from .sensors import SENSORS
 
 KEY_VARIABLES = {
     "openai_api_key": "OPENAI_API_KEY",
@@ -41,6 +42,7 @@ def build_definitions() -> Definitions:
     return Definitions(
         assets=TABLE_SPECS,
         jobs=[media_analysis_job],
+        sensors=SENSORS,
         resources={
             "database": DatabaseResource(),
             "files": FileStorageResource(),

@@ -217,8 +217,12 @@ def test_sensor_run_request_runs_the_job_end_to_end(
 
 
 def test_sensors_load_with_the_job_and_the_database_resource() -> None:
+    resources = {
+        "database": DatabaseResource(),
+        "files": FileStorageResource(),
+        "fetcher": FetcherResource(),
+        "providers": ProvidersResource(),
+    }
     Definitions.validate_loadable(
-        Definitions(
-            jobs=[media_analysis_job], sensors=SENSORS, resources={"database": DatabaseResource()}
-        )
+        Definitions(jobs=[media_analysis_job], sensors=SENSORS, resources=resources)
     )

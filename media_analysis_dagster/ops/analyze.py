@@ -21,6 +21,7 @@ from ..errors import describe
 from ..providers.base import AnalysisTask, ProviderResult
 from ..resources import DatabaseResource, ProvidersResource
 from .common import materialize, resume_if_reexecution
+from .pools import pooled
 
 INTERNAL_TASKS = {
     "video": ["metadata_extraction", "scene_detection", "face_detection", "audio_analysis"],
@@ -171,7 +172,10 @@ def result_row(r: ProviderResult, task_key: str) -> NewResult:
 
 
 def run_task(
-    planned: dict[str, Any], providers: ProvidersResource, spent_usd: float
+    planned: dict[str, Any],
+    providers: ProvidersResource,
+    spent_usd: float,
+    context: OpExecutionContext | None = None,
 ) -> dict[str, Any]:
     """Run one planned task; returns its results and attempts (the step's output)."""
     from ..providers.chain import Attempt, Budget, run_chain
@@ -207,6 +211,8 @@ def run_task(
             for p in providers.chain(result_type, request.get("providers"))
             if p.name != "internal"
         ]
+        if context is not None:
+            chain = pooled(chain, context)
         outcome = run_chain(
             task,
             chain,
@@ -233,7 +239,7 @@ def analyze(
 ) -> Output[dict[str, Any]]:
     request_id = planned["request"]["request_id"]
     resume_if_reexecution(context, database.store, request_id)
-    outcome = run_task(planned, providers, database.store.spent_usd(request_id))
+    outcome = run_task(planned, providers, database.store.spent_usd(request_id), context)
     results = [ProviderResult(**r) for r in outcome["results"]]
     database.store.replace_rows(
         request_id,

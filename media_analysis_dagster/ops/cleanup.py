@@ -2,9 +2,11 @@
 
 Two rules live here so they can be read (and tested) on their own:
 
-- A file is deleted only when it resolves inside the data dir. A ``media_files`` path that
-  points anywhere else (a symlink out, a hand-written row) is reported and left alone: the
-  retention job must never become a way to delete arbitrary files.
+- A file is deleted only when it resolves inside the data dir's ``requests/`` folder, where
+  runs write. A ``media_files`` path that points anywhere else — outside the data dir (a
+  symlink out, a hand-written row) or inside it but elsewhere (``inbox/`` holds the users'
+  inputs, ``dagster_home/`` the dev instance) — is reported and left alone: the retention job
+  must never become a way to delete arbitrary files.
 - A ``processing`` request is stuck only when no run of it can still write to it: every run
   tagged with its id has finished (and none is about to be retried), or there is no run at all.
 """
@@ -31,30 +33,39 @@ class FilePlan:
 
     request_dir: Path
     files: dict[Path, int] = field(default_factory=dict)  # resolved path -> size in bytes
-    outside: list[str] = field(default_factory=list)  # media_files paths outside the data dir
+    outside: list[str] = field(default_factory=list)  # paths not deletable(): left alone
 
     @property
     def size(self) -> int:
         return sum(self.files.values())
 
 
+def deletable(storage: FileStorageResource, path: str | Path) -> bool:
+    """Inside ``<data dir>/requests/`` once symlinks are resolved."""
+    try:
+        Path(path).resolve().relative_to((storage.root() / "requests").resolve())
+    except ValueError:
+        return False
+    return storage.is_inside(path)
+
+
 def plan_files(storage: FileStorageResource, request_id: str, paths: Iterable[str]) -> FilePlan:
     """The request's ``media_files`` paths and everything under ``requests/<id>/``."""
     plan = FilePlan(request_dir=storage.request_dir(request_id))
     for raw in paths:
-        if not storage.is_inside(raw):
+        if not deletable(storage, raw):
             if raw not in plan.outside:
                 plan.outside.append(raw)
             continue
         path = Path(raw).resolve()
         if path.is_file():
             plan.files[path] = path.stat().st_size
-    if plan.request_dir.is_dir() and storage.is_inside(plan.request_dir):
+    if plan.request_dir.is_dir() and deletable(storage, plan.request_dir):
         # os.walk does not follow symlinked folders; symlinks themselves go with the folder.
         for folder, _dirs, names in os.walk(plan.request_dir):
             for name in names:
                 path = Path(folder, name)
-                if path.is_file() and not path.is_symlink() and storage.is_inside(path):
+                if path.is_file() and not path.is_symlink() and deletable(storage, path):
                     plan.files.setdefault(path.resolve(), path.stat().st_size)
     return plan
 

@@ -9,6 +9,7 @@ from ..errors import NothingProducedError
 from ..resources import DatabaseResource, ProvidersResource
 from .analyze import build_task, result_row
 from .common import materialize, resume_if_reexecution
+from .pools import pooled
 
 
 def _costs(attempts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def aggregate(
             for r in results
         ),
     )
-    chain = providers.chain("summary", request.get("providers"))
+    chain = pooled(providers.chain("summary", request.get("providers")), context)
     outcome = run_chain(
         task,
         chain,

@@ -160,7 +160,7 @@ def delete_expired_requests(
             found = plan_files(files, rid, paths.get(rid, []))
             for path in found.outside:
                 context.log.warning(
-                    f"request {rid}: {path} is outside the data dir {files.root()}; left alone"
+                    f"request {rid}: {path} is outside {files.root() / 'requests'}; left alone"
                 )
             counts["paths_skipped_outside_data_dir"] += len(found.outside)
             deleted_files, freed = (

@@ -44,39 +44,59 @@ def results_by(req: dict, key: str = "result_type") -> dict[str, list[dict]]:
     return out
 
 
-def test_openai_and_deepgram(pipeline: Pipeline, fake: FakeProviders,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_and_deepgram(
+    pipeline: Pipeline, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
     enable(monkeypatch, fake, "openai", "deepgram")
     result = pipeline.run(media_path=str(video(pipeline)), prompt="What is shown?")
     req = pipeline.request_of(result)
     assert result.success and req["status"] == "completed", req
     by = results_by(req)
-    vision, = by["vision_analysis"]
-    transcript, = by["transcription"]
-    summary, = by["summary"]
+    (vision,) = by["vision_analysis"]
+    (transcript,) = by["transcription"]
+    (summary,) = by["summary"]
     assert (vision["provider"], transcript["provider"], summary["provider"]) == (
-        "openai", "deepgram", "openai")
+        "openai",
+        "deepgram",
+        "openai",
+    )
 
     chat = fake.requests("openai", "chat")
-    vision_call = next(r for r in chat if any(
-        p.get("type") == "image_url" for m in r.json["messages"]
-        for p in (m["content"] if isinstance(m["content"], list) else [])))
+    vision_call = next(
+        r
+        for r in chat
+        if any(
+            p.get("type") == "image_url"
+            for m in r.json["messages"]
+            for p in (m["content"] if isinstance(m["content"], list) else [])
+        )
+    )
     assert vision_call.json["model"] == vision["model_name"]
-    images = [p["image_url"]["url"] for m in vision_call.json["messages"]
-              if isinstance(m["content"], list) for p in m["content"]
-              if p.get("type") == "image_url"]
+    images = [
+        p["image_url"]["url"]
+        for m in vision_call.json["messages"]
+        if isinstance(m["content"], list)
+        for p in m["content"]
+        if p.get("type") == "image_url"
+    ]
     assert images and all(u.startswith("data:image/jpeg;base64,") for u in images)
     assert base64.b64decode(images[0].split(",", 1)[1])[:2] == b"\xff\xd8"
     assert vision_call.headers["authorization"] == f"Bearer {SECRET}"
     usage = vision["content_json"]["usage"] if "usage" in (vision["content_json"] or {}) else None
     assert vision["token_count"] and vision["token_count"] > 0
     if usage:
-        assert vision["cost_usd"] == pytest.approx(cost_for(
-            "openai", vision["model_name"], prompt_tokens=usage["prompt_tokens"],
-            completion_tokens=usage["completion_tokens"]), abs=1e-6)
+        assert vision["cost_usd"] == pytest.approx(
+            cost_for(
+                "openai",
+                vision["model_name"],
+                prompt_tokens=usage["prompt_tokens"],
+                completion_tokens=usage["completion_tokens"],
+            ),
+            abs=1e-6,
+        )
     assert vision["cost_usd"] > 0
 
-    listen, = fake.requests("deepgram", "listen")
+    (listen,) = fake.requests("deepgram", "listen")
     assert listen.query["model"] == transcript["model_name"]
     for option in ("smart_format", "utterances", "paragraphs"):
         assert listen.query.get(option) == "true"
@@ -86,15 +106,23 @@ def test_openai_and_deepgram(pipeline: Pipeline, fake: FakeProviders,
     words = transcript["content_json"]["words"]
     assert words and {"word", "start", "end"} <= set(words[0])
     assert transcript["cost_usd"] == pytest.approx(
-        cost_for("deepgram", transcript["model_name"],
-                 audio_seconds=transcript["content_json"]["duration"]), abs=1e-6)
+        cost_for(
+            "deepgram",
+            transcript["model_name"],
+            audio_seconds=transcript["content_json"]["duration"],
+        ),
+        abs=1e-6,
+    )
 
     summary_call = chat[-1]
     assert "vision" in json.dumps(summary_call.json["messages"]).lower()
     chain = req["provider_chain"]
     assert {(a["provider"], a["result_type"], a["status"]) for a in chain} >= {
-        ("openai", "vision_analysis", "success"), ("deepgram", "transcription", "success"),
-        ("openai", "summary", "success"), ("internal", "scene_detection", "success")}
+        ("openai", "vision_analysis", "success"),
+        ("deepgram", "transcription", "success"),
+        ("openai", "summary", "success"),
+        ("internal", "scene_detection", "success"),
+    }
     costs = req["api_costs"]
     assert costs["openai"] == pytest.approx(vision["cost_usd"] + summary["cost_usd"], abs=1e-6)
     assert costs["deepgram"] == pytest.approx(transcript["cost_usd"], abs=1e-6)
@@ -109,11 +137,13 @@ def test_transcription_falls_back_from_deepgram_to_groq(
     fake.script("deepgram", "listen", [500, 500, 500, 500])
     req = pipeline.request_of(pipeline.run(media_path=str(video(pipeline))))
     assert req["status"] == "completed"
-    transcript, = results_by(req)["transcription"]
+    (transcript,) = results_by(req)["transcription"]
     assert transcript["provider"] == "groq"
     attempts = [a for a in req["provider_chain"] if a["result_type"] == "transcription"]
     assert [(a["provider"], a["status"]) for a in attempts] == [
-        ("deepgram", "error"), ("groq", "success")]
+        ("deepgram", "error"),
+        ("groq", "success"),
+    ]
     assert attempts[0]["retries"] == 3 and len(fake.requests("deepgram")) == 4
     assert req["error_details"]["provider_errors"][0]["provider"] == "deepgram"
 
@@ -161,11 +191,17 @@ def test_provider_tasks_run_concurrently(
                 starts[event.step_key] = entry.timestamp
             if event.event_type_value == "STEP_SUCCESS":
                 ends[event.step_key] = entry.timestamp
-    provider_steps = {"analyze[vision_analysis_1]", "analyze[vision_analysis_2]",
-                      "analyze[vision_analysis_3]", "analyze[transcription]"}
+    provider_steps = {
+        "analyze[vision_analysis_1]",
+        "analyze[vision_analysis_2]",
+        "analyze[vision_analysis_3]",
+        "analyze[transcription]",
+    }
     assert provider_steps <= set(ends), sorted(ends)
     phase = max(ends[k] for k in provider_steps) - min(starts[k] for k in provider_steps)
     assert phase < 2.5, f"analyze phase took {phase:.2f}s"
+    vision_calls = sorted(r.at for r in fake.requests("openai", "chat"))[:3]
+    assert vision_calls[-1] - vision_calls[0] < 0.9, "without a pool limit the calls overlap"
     assert pipeline.request_of(result)["status"] == "completed"
 
 
@@ -195,11 +231,14 @@ def test_keys_never_reach_logs_tags_config_or_tables(
     run = pipeline.instance.get_run_by_id(result.run_id)
     assert SECRET not in json.dumps(run.tags) + json.dumps(run.run_config, default=str)
     records = pipeline.instance.get_records_for_run(result.run_id).records
-    assert records and all(SECRET not in json.dumps(r.event_log_entry.to_json())
-                           for r in records)
+    assert records and all(SECRET not in json.dumps(r.event_log_entry.to_json()) for r in records)
     with pipeline.store.engine.connect() as conn:
-        for table in ("media_analysis_requests", "media_analysis_results", "media_files",
-                      "contact_sheets"):
+        for table in (
+            "media_analysis_requests",
+            "media_analysis_results",
+            "media_files",
+            "contact_sheets",
+        ):
             rows = conn.execute(text(f"SELECT * FROM {table}")).all()
             assert SECRET not in json.dumps([list(map(str, r)) for r in rows])
 
@@ -209,3 +248,25 @@ def test_without_keys_only_internal_runs(pipeline: Pipeline) -> None:
     assert req["status"] == "completed"
     assert {r["provider"] for r in req["results"]} == {"internal"}
     assert time.time() > 0
+
+
+def test_provider_calls_hold_a_slot_of_the_provider_pool(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, db_url: str
+) -> None:
+    """With ``pools: default_limit: 1`` the three vision calls to openai run one at a time."""
+    from dagster import instance_for_test
+
+    from .harness import make_pipeline
+
+    overrides = {"concurrency": {"pools": {"default_limit": 1}}}
+    with FakeProviders() as fake, instance_for_test(overrides=overrides) as instance:
+        pipeline = make_pipeline(monkeypatch, tmp_path, db_url, instance)
+        enable(monkeypatch, fake, "openai")
+        fake.set_latency("openai", 0.5)
+        silent = make_video(pipeline.inbox / "silent.mp4", duration=4.0, audio=False)
+        req = pipeline.request_of(pipeline.run(media_path=str(silent), frame_count=18))
+        calls = sorted(r.at for r in fake.requests("openai", "chat"))
+        info = instance.event_log_storage.get_concurrency_info("openai")
+        assert not info.claimed_slots, "every slot is given back"
+    assert req["status"] == "completed" and len(calls) == 4  # 3 sheets + summary
+    assert all(b - a >= 0.45 for a, b in zip(calls, calls[1:], strict=False))

@@ -101,8 +101,9 @@ def test_expired_rows_and_files_go_fresh_and_outside_stay(
     store: Store, db_url: str, data_dir: Path, tmp_path: Path, instance: DagsterInstance
 ) -> None:
     outside = write(tmp_path / "elsewhere" / "outside.jpg", 10)
+    user_input = write(data_dir / "inbox" / "input.mp4", 20)  # inside the data dir, not ours
     old = finished(store, "completed", timedelta(days=40))
-    old_files = with_files(store, data_dir, old, outside)
+    old_files = with_files(store, data_dir, old, outside, user_input)
     cancelled = finished(store, "cancelled", timedelta(days=8))
     kept_failed = finished(store, "failed", timedelta(days=20))
     fresh = finished(store, "completed", timedelta(days=5))
@@ -113,7 +114,7 @@ def test_expired_rows_and_files_go_fresh_and_outside_stay(
         "requests_deleted": 2,
         "files_deleted": 3,
         "bytes_freed": 400,
-        "paths_skipped_outside_data_dir": 1,
+        "paths_skipped_outside_data_dir": 2,
         "dagster_runs_deleted": 0,
         "stuck_requests_failed": 0,
     }
@@ -128,6 +129,7 @@ def test_expired_rows_and_files_go_fresh_and_outside_stay(
     assert not any(p.exists() for p in old_files)
     assert not (data_dir / "requests" / old).exists()
     assert outside.exists(), "a path outside the data dir is never deleted"
+    assert user_input.exists(), "nor one in the data dir outside requests/"
     assert store.get_status(kept_failed) == "failed" and store.get_status(fresh) == "completed"
     assert all(p.exists() for p in fresh_files)
     assert len(store.get_request(fresh)["files"]) == 2
