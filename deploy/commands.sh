@@ -20,7 +20,7 @@ need() {
 }
 need DAGSTER_HOME DAGSTER_POSTGRES_URL
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || {
-  echo "commands.sh: copy deploy/dagster.yaml to $DAGSTER_HOME/dagster.yaml" >&2; exit 2; }
+  echo "commands.sh: copy dagster.yaml to $DAGSTER_HOME/dagster.yaml" >&2; exit 2; }
 
 case "${1:-}" in
   init)

@@ -9,6 +9,8 @@ from dagster import Definitions, EnvVar
 from .assets import TABLE_SPECS
 from .jobs import media_analysis_job
 from .resources import DatabaseResource, FetcherResource, FileStorageResource, ProvidersResource
+from .retention_job import retention_cleanup_job
+from .schedules import retention_cleanup_schedule
 from .sensors import SENSORS
 
 KEY_VARIABLES = {
@@ -41,8 +43,9 @@ def build_definitions() -> Definitions:
     """Everything the code location serves (a function so tests can load it afresh)."""
     return Definitions(
         assets=TABLE_SPECS,
-        jobs=[media_analysis_job],
+        jobs=[media_analysis_job, retention_cleanup_job],
         sensors=SENSORS,
+        schedules=[retention_cleanup_schedule],
         resources={
             "database": DatabaseResource(),
             "files": FileStorageResource(),

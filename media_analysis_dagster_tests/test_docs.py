@@ -316,15 +316,36 @@ def test_production_instance_config_starts_on_postgresql(
 ) -> None:
     from dagster import DagsterInstance
 
-    shutil.copy(DEPLOY / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(DEPLOY.parent / "dagster.yaml", tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", pg_url)
     instance = DagsterInstance.from_config(str(tmp_path))
     try:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert instance.run_retries_enabled and instance.run_monitoring_enabled
         assert instance.get_runs_count() == 0
+        ref = instance.get_ref()  # what run workers rebuild the instance from
+        assert ref.storage_data.class_name == "EnvSelectedStorage"
     finally:
         instance.dispose()
+
+
+def test_production_instance_config_falls_back_to_sqlite_without_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import DagsterInstance
+
+    shutil.copy(DEPLOY.parent / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.delenv("DAGSTER_POSTGRES_URL", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance = DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+    finally:
+        instance.dispose()
+    monkeypatch.setenv("MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES", "1")
+    with pytest.raises(Exception, match="DAGSTER_POSTGRES_URL is not set"):
+        DagsterInstance.from_config(str(tmp_path))
 
 
 def test_workspace_and_processes_match(monkeypatch: pytest.MonkeyPatch) -> None:

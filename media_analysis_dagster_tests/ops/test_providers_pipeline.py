@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -269,4 +270,4 @@ def test_provider_calls_hold_a_slot_of_the_provider_pool(
         info = instance.event_log_storage.get_concurrency_info("openai")
         assert not info.claimed_slots, "every slot is given back"
     assert req["status"] == "completed" and len(calls) == 4  # 3 sheets + summary
-    assert all(b - a >= 0.45 for a, b in zip(calls, calls[1:], strict=False))
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(calls))

@@ -1,0 +1,60 @@
+"""Dagster's own storage, chosen by the environment: PostgreSQL when ``DAGSTER_POSTGRES_URL``
+is set, SQLite under ``$DAGSTER_HOME/storage`` otherwise.
+
+Why not plain ``storage: postgres: postgres_url: {env: DAGSTER_POSTGRES_URL}``: Dagster's CLI
+reads ``./dagster.yaml`` when ``DAGSTER_HOME`` is unset, so on a fresh clone every
+``dg check defs`` or ``dagster definitions validate`` in the project root would fail for want of a
+production database. With this class the root ``dagster.yaml`` is the production instance and
+still loads anywhere. The objects returned are Dagster's own ``DagsterPostgresStorage`` /
+``DagsterSqliteStorage``; only the serialized reference points back here, so run workers choose
+the same way. Set ``MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES=1`` in production to make a missing
+URL an error instead of a fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from typing import Any
+
+from dagster import Field
+from dagster._core.storage.base_storage import DagsterStorage
+from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+log = logging.getLogger(__name__)
+
+
+class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
+    """Never instantiated itself: ``from_config_value`` returns the storage to use."""
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {
+            "postgres_url_env": Field(str, default_value="DAGSTER_POSTGRES_URL"),
+            "sqlite_base_dir_env": Field(str, default_value="DAGSTER_HOME"),
+        }
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
+    ) -> DagsterStorage:
+        url = os.environ.get(config_value["postgres_url_env"], "").strip()
+        if url:
+            from dagster_postgres import DagsterPostgresStorage
+
+            return DagsterPostgresStorage(postgres_url=url, inst_data=inst_data)
+        if os.environ.get("MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES", "").lower() in {"1", "true"}:
+            raise RuntimeError(
+                f"{config_value['postgres_url_env']} is not set, and "
+                "MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES forbids the SQLite fallback."
+            )
+        from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+
+        base = os.environ.get(config_value["sqlite_base_dir_env"]) or tempfile.gettempdir()
+        log.debug(
+            "%s is not set: Dagster storage is SQLite under %s",
+            config_value["postgres_url_env"],
+            base,
+        )
+        return DagsterSqliteStorage.from_local(os.path.join(base, "storage"), inst_data=inst_data)
