@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from dagster import Definitions, EnvVar
 
@@ -26,7 +27,9 @@ KEY_VARIABLES = {
 def providers_resource() -> ProvidersResource:
     """Keys as ``EnvVar`` (resolved in the run worker, never stored in run config); a provider
     whose key is unset when the code location loads stays off."""
-    keys = {field: EnvVar(var) for field, var in KEY_VARIABLES.items() if os.environ.get(var)}
+    keys: dict[str, Any] = {
+        field: EnvVar(var) for field, var in KEY_VARIABLES.items() if os.environ.get(var)
+    }
     env = os.environ
     return ProvidersResource(
         **keys,

@@ -38,10 +38,11 @@ def init_database(engine: Engine) -> list[str]:
     applied = []
     raw = engine.raw_connection()
     try:
-        with raw.cursor() as cursor:
-            for path in schema_files():
-                cursor.execute(path.read_text())
-                applied.append(path.name)
+        cursor = raw.cursor()
+        for path in schema_files():
+            cursor.execute(path.read_text())
+            applied.append(path.name)
+        cursor.close()
         raw.commit()
     finally:
         raw.close()

@@ -76,9 +76,10 @@ def aggregate(
         )
     failures = [a for a in attempts if a["status"] != "success"]
     missing = sorted({o["key"] for o in outcomes if not o["results"]})
+    api_costs = _costs(attempts)
     data = {
         "provider_chain": attempts,
-        "api_costs": _costs(attempts),
+        "api_costs": api_costs,
         "confidence": _confidence(results),
         "provider_errors": failures,
         "missing_result_types": missing + ([] if summary else ["summary"]),
@@ -88,7 +89,7 @@ def aggregate(
         metadata={
             "results": len(results) + (1 if summary else 0),
             "summary_provider": summary.provider if summary else "none",
-            "api_costs": MetadataValue.json(data["api_costs"]),
+            "api_costs": MetadataValue.json(api_costs),
             "summary": MetadataValue.md((summary.content or "") if summary else "_no summary_"),
         },
     )
