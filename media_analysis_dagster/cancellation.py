@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
-from .db.store import Store
 from .run_sync import describe_cancellation, request_id_of
 
 STOPPABLE = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTED]
+
+if TYPE_CHECKING:
+    from .db.store import Store
 
 
 def _cancel(instance: DagsterInstance, run: DagsterRun, log: logging.Logger) -> bool:

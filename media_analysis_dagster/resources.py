@@ -18,10 +18,9 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from . import settings
-from .db.engine import get_engine
-from .db.store import Store
 
 if TYPE_CHECKING:
+    from .db.store import Store
     from .media.fetch import FetchLimits
 
 
@@ -42,7 +41,13 @@ class DatabaseResource(ConfigurableResource):
         return settings.normalize_database_url(self.url) if self.url else settings.database_url()
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._store = Store(
+        self._store = self._build_store()
+
+    def _build_store(self) -> Store:
+        from .db.engine import get_engine
+        from .db.store import Store
+
+        return Store(
             get_engine(
                 self.resolved_url(), pool_size=self.pool_size, max_overflow=self.max_overflow
             )
@@ -52,11 +57,7 @@ class DatabaseResource(ConfigurableResource):
     def store(self) -> Store:
         """The store (also usable outside a run, e.g. in sensors, where setup is lazy)."""
         if self._store is None:
-            self._store = Store(
-                get_engine(
-                    self.resolved_url(), pool_size=self.pool_size, max_overflow=self.max_overflow
-                )
-            )
+            self._store = self._build_store()
         return self._store
 
 

@@ -22,11 +22,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRun, RunsFilter
 
-from .db.store import Store
 from .ops.config import TAG_REQUEST_ID
 
 WILL_RETRY_TAG = "dagster/will_retry"  # dagster._core.storage.tags.WILL_RETRY_TAG
@@ -42,6 +41,9 @@ HINTS = {
     "JOB_INITIALIZATION_FAILURE": "The run could not start; check resources and run config.",
     "RUN_EXCEPTION": "Dagster failed while running the job; see the run's logs in the Dagster UI.",
 }
+
+if TYPE_CHECKING:
+    from .db.store import Store
 
 
 def request_id_of(run: DagsterRun) -> str | None:

@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import URL, make_url
-
 DEFAULT_DATA_DIR = ".media_analysis"
 _ASYNC_DRIVERS = {"asyncpg": None, "psycopg_async": "psycopg", "aiosqlite": None}
 
@@ -34,6 +32,8 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
 
 def normalize_database_url(url: str) -> str:
     """Map async drivers to sync ones and ``postgres://`` to ``postgresql://``."""
+    from sqlalchemy.engine import make_url
+
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     parsed = make_url(url)
@@ -58,6 +58,8 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
             return normalize_database_url(value)
     host = _get(env, "MEDIA_ANALYSIS_DB_HOST")
     if host:
+        from sqlalchemy.engine import URL
+
         port = _get(env, "MEDIA_ANALYSIS_DB_PORT")
         return URL.create(
             "postgresql",
@@ -86,6 +88,8 @@ def flag(env: Mapping[str, str] | None, name: str) -> bool:
 
 def redact_url(url: str) -> str:
     """The URL with its password masked, for logs and CLI output."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 

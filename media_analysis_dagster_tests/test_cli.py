@@ -95,3 +95,31 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     result = cli("requests", env=env)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "cannot connect" in result.stderr
+
+
+def test_sheets_writes_contact_sheets_without_a_database(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from media_analysis_dagster.media.sample import make_video
+
+    video = make_video(tmp_path / "clip.mp4", duration=4.0, audio=False)
+    env = dict(os.environ, MEDIA_ANALYSIS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    result = cli(
+        "sheets",
+        str(video),
+        "--out",
+        str(tmp_path / "out"),
+        "--frames",
+        "8",
+        "--grid",
+        "3x2",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    paths = [Path(p) for p in result.stdout.split()]
+    assert len(paths) == 2 and all(p.is_file() and p.parent == tmp_path / "out" for p in paths)
+    with Image.open(paths[0]) as sheet:
+        assert sheet.width > sheet.height  # three columns, two rows
+    assert not list((tmp_path / "out").glob("frame_*"))
+    missing = cli("sheets", str(tmp_path / "nope.mp4"), "--out", str(tmp_path), env=env)
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1

@@ -33,37 +33,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-MEDIA_TYPES = ("video", "audio", "document", "auto")
-STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
-RESULT_TYPES = (
-    "transcription",
-    "vision_analysis",
-    "summary",
-    "classification",
-    "object_detection",
-    "scene_detection",
-    "audio_analysis",
-    "text_analysis",
-    "face_detection",
-    "motion_analysis",
-    "metadata_extraction",
+from .constants import (
+    FILE_TYPES,
+    GENERATION_METHODS,
+    MEDIA_TYPES,
+    PROVIDERS,
+    RESULT_TYPES,
+    STATUSES,
+    STORAGE_LOCATIONS,
 )
-PROVIDERS = ("minimax", "deepgram", "groq", "openai", "google", "anthropic", "internal")
-FILE_TYPES = (
-    "frame",
-    "contact_sheet",
-    "audio",
-    "transcription",
-    "document",
-    "thumbnail",
-    "preview",
-    "original",
-    "processed",
-    "archive",
-)
-STORAGE_LOCATIONS = ("local", "r2", "s3", "gcs")
-GENERATION_METHODS = ("ffmpeg", "opencv", "custom")
 
 JsonB = JSON().with_variant(JSONB(), "postgresql")
 NOW = func.now()

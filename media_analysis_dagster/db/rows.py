@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import DeclarativeBase
+if TYPE_CHECKING:
+    from sqlalchemy.orm import DeclarativeBase
 
 
 @dataclass

@@ -5,7 +5,7 @@ from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
-from ..db.models import MEDIA_TYPES
+from ..db.constants import MEDIA_TYPES
 from ..errors import InvalidRequestError, RequestNotFoundError, RequestNotPendingError
 from ..resources import DatabaseResource
 from .common import materialize, tag_run
