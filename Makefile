@@ -41,6 +41,7 @@ typecheck: $(STAMP)
 dev: $(STAMP)
 	mkdir -p $(DEV_HOME)
 	cp -n deploy/dagster.dev.yaml $(DEV_HOME)/dagster.yaml 2>/dev/null || true
+	MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} $(BIN)/media-analysis db init
 	DAGSTER_HOME=$(DEV_HOME) MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} \
 		$(BIN)/dagster dev -w workspace.yaml
 

@@ -45,13 +45,14 @@ class DatabaseResource(ConfigurableResource):
 
     def _build_store(self) -> Store:
         from .db.engine import get_engine
+        from .db.schema import ensure_embedded_tables
         from .db.store import Store
 
-        return Store(
-            get_engine(
-                self.resolved_url(), pool_size=self.pool_size, max_overflow=self.max_overflow
-            )
+        engine = get_engine(
+            self.resolved_url(), pool_size=self.pool_size, max_overflow=self.max_overflow
         )
+        ensure_embedded_tables(engine)
+        return Store(engine)
 
     @property
     def store(self) -> Store:

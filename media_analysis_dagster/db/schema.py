@@ -47,3 +47,19 @@ def init_database(engine: Engine) -> list[str]:
     finally:
         raw.close()
     return applied
+
+
+_ensured: set[str] = set()
+
+
+def ensure_embedded_tables(engine: Engine) -> None:
+    """Create the tables of the embedded SQLite database on first use (once per process).
+
+    The embedded default should work without a setup step (``make dev``, a UI launch on a fresh
+    checkout); PostgreSQL is the operator's database and is initialised explicitly with
+    ``media-analysis db init`` from ``schema/``.
+    """
+    key = str(engine.url)
+    if engine.dialect.name == "sqlite" and key not in _ensured:
+        Base.metadata.create_all(engine)
+        _ensured.add(key)
