@@ -72,6 +72,7 @@ def build_task(
         page_image_paths=tuple(doc.get("page_images", [])),
         document_text=text,
         facts=_facts(media, branches),
+        options=dict(request.get("provider_options") or {}),
     )
     if part:
         task = replace(

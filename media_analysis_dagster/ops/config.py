@@ -35,6 +35,12 @@ class RequestConfig(Config):
     providers: list[str] | None = Field(
         default=None, description="Providers to use (default: every enabled one)."
     )
+    provider_options: dict[str, Any] | None = Field(
+        default=None,
+        description="Options handed to the providers, e.g. {'diarize': true, "
+        "'detect_language': true, 'language': 'en', 'deepgram': {'model': 'nova-3'}}; also read "
+        "from user_metadata.provider_options of a pending row.",
+    )
     frame_count: int | None = Field(
         default=None, ge=1, le=200, description="Frames to extract (default: by duration)."
     )

@@ -76,6 +76,7 @@ def register_request(
         "media_path": row.get("media_path"),
         "prompt": row.get("prompt"),
         "providers": config.providers or metadata.get("providers"),
+        "provider_options": config.provider_options or metadata.get("provider_options") or {},
         "frame_count": config.frame_count or metadata.get("frame_count"),
         "grid_cols": config.grid_cols,
         "grid_rows": config.grid_rows,

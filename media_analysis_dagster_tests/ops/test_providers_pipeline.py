@@ -49,7 +49,11 @@ def test_openai_and_deepgram(
     pipeline: Pipeline, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     enable(monkeypatch, fake, "openai", "deepgram")
-    result = pipeline.run(media_path=str(video(pipeline)), prompt="What is shown?")
+    result = pipeline.run(
+        media_path=str(video(pipeline)),
+        prompt="What is shown?",
+        provider_options={"diarize": True, "detect_language": True},
+    )
     req = pipeline.request_of(result)
     assert result.success and req["status"] == "completed", req
     by = results_by(req)
@@ -99,7 +103,7 @@ def test_openai_and_deepgram(
 
     (listen,) = fake.requests("deepgram", "listen")
     assert listen.query["model"] == transcript["model_name"]
-    for option in ("smart_format", "utterances", "paragraphs"):
+    for option in ("smart_format", "utterances", "paragraphs", "diarize", "detect_language"):
         assert listen.query.get(option) == "true"
     assert listen.headers["authorization"] == f"Token {SECRET}"
     wav = next(f for f in req["files"] if f["file_type"] == "audio")
