@@ -12,8 +12,8 @@ from .base import AnalysisTask
 
 # Words in a prompt -> the result types whose facts speak to them.
 _TOPICS = {
-    "scene_detection": ("scene", "cut", "shot", "transition", "edit"),
-    "motion_analysis": ("motion", "move", "moving", "action", "static", "still"),
+    "scene_detection": ("scene", "cut", "shot", "transition", "edit", "happen"),
+    "motion_analysis": ("motion", "move", "moving", "action", "static", "still", "happen"),
     "face_detection": ("face", "people", "person", "who", "human", "crowd"),
     "audio_analysis": ("audio", "sound", "music", "silence", "silent", "loud", "speech", "noise"),
     "transcription": ("say", "said", "speak", "talk", "transcript", "words", "speech"),
