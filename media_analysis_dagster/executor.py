@@ -7,7 +7,9 @@ process per step, which measured 10 to 37 s for the whole job here against about
 (``benchmarks/executors.py``). This executor keeps one process (one resource setup, one code
 load, no per-step start-up) and runs every step whose inputs are ready on a thread pool, up to
 ``max_concurrent``. Each step still has its own events, retries, hooks and pool slots, exactly
-as Dagster's executors handle them (``ActiveExecution`` drives both).
+as Dagster's executors handle them (``ActiveExecution`` drives both). Termination: a thread
+cannot be interrupted, so no new step starts, running steps get ``termination_grace_s`` to
+finish, and then the run stops without them (they are daemon threads of the run worker).
 
 The loop mirrors ``dagster._core.execution.plan.execute_plan.inner_plan_execution_iterator``
 (in-process) and the multiprocess executor's scheduling loop; it uses two private helpers of
@@ -19,8 +21,9 @@ from __future__ import annotations
 import os
 import queue
 import sys
+import threading
+import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
@@ -51,9 +54,12 @@ class _Crash:
 
 
 class ThreadedInProcessExecutor(Executor):
-    def __init__(self, retries: RetryMode, max_concurrent: int) -> None:
+    def __init__(
+        self, retries: RetryMode, max_concurrent: int, termination_grace_s: float = 10.0
+    ) -> None:
         self._retries = retries
         self.max_concurrent = max(1, max_concurrent)
+        self.termination_grace_s = termination_grace_s
 
     @property
     def retries(self) -> RetryMode:
@@ -112,12 +118,22 @@ class ThreadedInProcessExecutor(Executor):
                     instance_concurrency_context=concurrency,
                 )
             )
-            pool = stack.enter_context(ThreadPoolExecutor(self.max_concurrent, "dagster-step"))
             running: dict[str, tuple[Any, list[DagsterEvent]]] = {}
             stopping = False
+            abandon_at = float("inf")
             while (not stopping and not active.is_complete) or running:
+                if stopping and time.monotonic() > abandon_at:
+                    # Threads cannot be interrupted; they are daemons and die with the worker.
+                    yield DagsterEvent.engine_event(
+                        job_context,
+                        f"Steps still running after {self.termination_grace_s:.0f}s are "
+                        "abandoned: " + ", ".join(running),
+                        EngineEventData.interrupted(list(running)),
+                    )
+                    break
                 if not stopping and active.check_for_interrupts():
                     stopping = True
+                    abandon_at = time.monotonic() + self.termination_grace_s
                     active.mark_interrupted()
                     yield DagsterEvent.engine_event(
                         job_context,
@@ -130,7 +146,12 @@ class ThreadedInProcessExecutor(Executor):
                     for step in steps:
                         step_context = job_context.for_step(step, active.get_known_state())
                         running[step.key] = (step_context, [])
-                        pool.submit(work, step.key, step_context)
+                        threading.Thread(
+                            target=work,
+                            args=(step.key, step_context),
+                            name=f"dagster-step-{step.key}",
+                            daemon=True,
+                        ).start()
                 if not running:
                     if not stopping and not active.is_complete:
                         active.sleep_til_ready()
@@ -172,6 +193,12 @@ class ThreadedInProcessExecutor(Executor):
         "max_concurrent": Field(
             Int, default_value=8, description="Steps run at the same time (threads)."
         ),
+        "termination_grace_s": Field(
+            float,
+            default_value=10.0,
+            description="On termination, how long running steps may finish before the run "
+            "stops without them (threads cannot be interrupted).",
+        ),
     },
 )
 def threaded_in_process_executor(init_context: Any) -> ThreadedInProcessExecutor:
@@ -180,4 +207,5 @@ def threaded_in_process_executor(init_context: Any) -> ThreadedInProcessExecutor
     return ThreadedInProcessExecutor(
         retries=RetryMode.from_config(config["retries"]),  # type: ignore[arg-type]
         max_concurrent=config["max_concurrent"],
+        termination_grace_s=config["termination_grace_s"],
     )
