@@ -9,6 +9,13 @@ still loads anywhere. The objects returned are Dagster's own ``DagsterPostgresSt
 ``DagsterSqliteStorage``; only the serialized reference points back here, so run workers choose
 the same way. Set ``MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES=1`` in production to make a missing
 URL an error instead of a fallback.
+
+Pooled connections: Dagster's PostgreSQL storages open a new connection for every query
+(``NullPool``) — measured about 290 connections per request here, and PostgreSQL's backend
+start-ups took a quarter of this 2-core machine during a burst, capping the drain at ~25
+requests/min. Each engine is switched to a small pool with Dagster's own
+``optimize_for_webserver`` (what the webserver does to itself): ~38 requests/min
+(``benchmarks/drain.py``). ``pooled_connections: false`` restores Dagster's behaviour.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
         return {
             "postgres_url_env": Field(str, default_value="DAGSTER_POSTGRES_URL"),
             "sqlite_base_dir_env": Field(str, default_value="DAGSTER_HOME"),
+            "pooled_connections": Field(bool, default_value=True),
+            "pool_max_overflow": Field(int, default_value=20),
         }
 
     @classmethod
@@ -43,7 +52,19 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
         if url:
             from dagster_postgres import DagsterPostgresStorage
 
-            return DagsterPostgresStorage(postgres_url=url, inst_data=inst_data)
+            storage = DagsterPostgresStorage(postgres_url=url, inst_data=inst_data)
+            if config_value["pooled_connections"]:
+                for part in (
+                    storage.run_storage,
+                    storage.event_log_storage,
+                    storage.schedule_storage,
+                ):
+                    part.optimize_for_webserver(  # type: ignore[attr-defined]
+                        statement_timeout=0,
+                        pool_recycle=3600,
+                        max_overflow=config_value["pool_max_overflow"],
+                    )
+            return storage
         if os.environ.get("MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES", "").lower() in {"1", "true"}:
             raise RuntimeError(
                 f"{config_value['postgres_url_env']} is not set, and "
