@@ -14,6 +14,16 @@ from .config import TAG_MEDIA_TYPE, TAG_REQUEST_ID
 
 TABLES = ("media_analysis_requests", "media_files", "contact_sheets", "media_analysis_results")
 
+# Steps that write files: step -> (folder under requests/<id>/, media_files.file_type values).
+# ``begin_file_step`` and the failure hook both read it, so the two cannot disagree.
+STEP_OUTPUTS = {
+    "fetch_media": ("original", ["original"]),
+    "extract_frames": ("frames", ["frame"]),
+    "build_contact_sheets": ("contact_sheets", ["contact_sheet"]),
+    "extract_audio": ("audio", ["audio"]),
+    "extract_document": ("document", ["document", "preview"]),
+}
+
 
 def run_request_id(context: Any) -> str | None:
     """The request id tag of the run, read fresh (``register_request`` may have added it)."""
@@ -38,6 +48,12 @@ def resume_if_reexecution(context: OpExecutionContext, store: Any, request_id: s
         return
     if store.claim_request(request_id, from_statuses=("failed",)) is not None:
         context.log.info(f"re-execution reopened request {request_id} (was failed)")
+
+
+def begin_file_step(context: OpExecutionContext, store: Any, files: Any, request_id: str) -> Path:
+    """Reopen the row in a re-execution, and give the step its own emptied folder."""
+    resume_if_reexecution(context, store, request_id)
+    return files.step_dir(request_id, STEP_OUTPUTS[context.op.name][0])  # type: ignore[no-any-return]
 
 
 def materialize(context: OpExecutionContext, table: str, request_id: str, **metadata: Any) -> None:

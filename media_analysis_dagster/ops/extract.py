@@ -7,7 +7,7 @@ from typing import Any
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..resources import DatabaseResource, FileStorageResource
-from .common import file_row, materialize, resume_if_reexecution
+from .common import begin_file_step, file_row, materialize
 
 
 @op(description="Decode the first audio track to 16 kHz mono WAV for analysis/transcription.")
@@ -22,8 +22,7 @@ def extract_audio(
 
     started = time.monotonic()
     request_id = request["request_id"]
-    resume_if_reexecution(context, database.store, request_id)
-    out = files.step_dir(request_id, "audio") / "audio_16k_mono.wav"
+    out = begin_file_step(context, database.store, files, request_id) / "audio_16k_mono.wav"
     info = extract_wav(audio["path"], out, sample_rate=16000)
     row = file_row(out, "audio", mime_type="audio/wav", duration_seconds=info.duration)
     database.store.replace_rows(request_id, file_types=["audio"], files=[row])
@@ -58,8 +57,7 @@ def extract_document(
 
     started = time.monotonic()
     request_id = request["request_id"]
-    resume_if_reexecution(context, database.store, request_id)
-    out_dir = files.step_dir(request_id, "document")
+    out_dir = begin_file_step(context, database.store, files, request_id)
     info = inspect_document(document["path"], out_dir, mime_type=document["mime_type"])
     text_path = out_dir / "text.txt"
     text_path.write_text(info.text, encoding="utf-8")

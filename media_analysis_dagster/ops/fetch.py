@@ -16,7 +16,7 @@ from dagster import MetadataValue, OpExecutionContext, Out, Output, op
 from ..errors import InvalidRequestError
 from ..media.errors import UnsupportedMediaError
 from ..resources import DatabaseResource, FetcherResource, FileStorageResource
-from .common import file_row, materialize, resume_if_reexecution, tag_run
+from .common import begin_file_step, file_row, materialize, tag_run
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -77,8 +77,7 @@ def fetch_media(
 
     started = time.monotonic()
     request_id = request["request_id"]
-    resume_if_reexecution(context, database.store, request_id)
-    out_dir = files.step_dir(request_id, "original")
+    out_dir = begin_file_step(context, database.store, files, request_id)
     dest = out_dir / _file_name(request)
     limits = fetcher.limits()
     if request.get("media_path"):

@@ -9,16 +9,8 @@ from dagster import HookContext, failure_hook
 
 from ..errors import RequestStateError, describe, error_details
 from ..media.errors import MediaError
-from .common import run_request_id
+from .common import STEP_OUTPUTS, run_request_id
 
-# step -> (folder under requests/<id>/, media_files.file_type values it writes)
-STEP_OUTPUTS = {
-    "fetch_media": ("original", ["original"]),
-    "extract_frames": ("frames", ["frame"]),
-    "build_contact_sheets": ("contact_sheets", ["contact_sheet"]),
-    "extract_audio": ("audio", ["audio"]),
-    "extract_document": ("document", ["document", "preview"]),
-}
 ALL_FILE_TYPES = sorted({t for _, types in STEP_OUTPUTS.values() for t in types})
 
 

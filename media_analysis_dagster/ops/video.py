@@ -8,7 +8,7 @@ from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..db.rows import NewSheet
 from ..resources import DatabaseResource, FileStorageResource
-from .common import file_row, materialize, resume_if_reexecution
+from .common import begin_file_step, file_row, materialize
 
 
 @op(description="Seek to evenly spaced times and write one JPEG per frame (never a full decode).")
@@ -24,8 +24,7 @@ def extract_frames(
 
     started = time.monotonic()
     request_id = request["request_id"]
-    resume_if_reexecution(context, database.store, request_id)
-    out_dir = files.step_dir(request_id, "frames")
+    out_dir = begin_file_step(context, database.store, files, request_id)
     info = VideoInfo(**video["video"])
     frames = extract(
         video["path"],
@@ -93,8 +92,7 @@ def build_contact_sheets(
 
     started = time.monotonic()
     request_id = request["request_id"]
-    resume_if_reexecution(context, database.store, request_id)
-    out_dir = files.step_dir(request_id, "contact_sheets")
+    out_dir = begin_file_step(context, database.store, files, request_id)
     info = frames["video"]["video"]
     extracted = [ExtractedFrame(**{**f, "path": Path(f["path"])}) for f in frames["frames"]]
     header = SheetHeader(
