@@ -7,7 +7,7 @@ DATA_DIR ?= $(CURDIR)/.media_analysis
 DEV_HOME ?= $(DATA_DIR)/dagster_home
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck dev bench clean fake-providers
+.PHONY: install demo test lint typecheck dev bench bench-drain clean fake-providers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ fake-providers: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/frames.py
 	$(BIN)/python benchmarks/executors.py
+
+## Pending row -> run start latency and burst throughput, with the three processes on PostgreSQL.
+bench-drain: $(STAMP)
+	$(BIN)/python benchmarks/drain.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
