@@ -121,3 +121,12 @@ def test_orm_models_agree_with_schema_files(fresh_pg) -> None:
     assert actual["columns"] == expected["columns"]
     assert actual["constraints"] == expected["constraints"]
     assert actual["indexes"] == expected["indexes"]
+
+
+def test_provider_layer_names_match_the_table_checks() -> None:
+    """``providers/`` may not import ``db/`` (DESIGN §2), so both list the allowed values."""
+    from media_analysis_dagster.db import constants
+    from media_analysis_dagster.providers import base
+
+    assert base.RESULT_TYPES == constants.RESULT_TYPES
+    assert base.PROVIDERS == constants.PROVIDERS
