@@ -81,6 +81,29 @@ def _step_failures(instance: DagsterInstance, run_id: str) -> Sequence[DagsterEv
     return [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
 
 
+_CRASH_PREFIX = "Run execution process for"
+
+
+def _crash_explanation(instance: DagsterInstance, run_id: str) -> str | None:
+    """The code server's note on a run worker that died (``… was terminated by signal 9``).
+
+    Dagster records no failure reason for a killed worker, only this engine event right before
+    the run failure; without it the row would say "marked as failed from outside the execution
+    context", which tells an operator nothing.
+    """
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False, limit=10
+    ).records
+    for record in records:
+        message = record.event_log_entry.user_message or ""
+        if record.event_log_entry.dagster_event is not None:
+            message = record.event_log_entry.dagster_event.message or message
+        message = re.sub(r"^\[[^\]]*\]\s*", "", message)  # "[DagsterApiServer] ..."
+        if message.startswith(_CRASH_PREFIX):
+            return message
+    return None
+
+
 def describe_failure(
     instance: DagsterInstance, run: DagsterRun, event: DagsterEvent
 ) -> tuple[str, dict[str, Any]]:
@@ -93,8 +116,12 @@ def describe_failure(
     source = step_event.event_specific_data if step_event else data
     error = _root_error(getattr(source, "error", None))
     reason = getattr(getattr(data, "failure_reason", None), "value", None)
+    crash = None if error is not None or reason else _crash_explanation(instance, run.run_id)
     if error is not None:
         message, error_type = _sentence(error.message), error.cls_name
+    elif crash is not None:
+        first = crash.split(". ", 1)[0]  # the rest is Dagster's generic advice on memory
+        message, error_type, reason = _sentence(first), "RunWorkerCrash", "UNEXPECTED_TERMINATION"
     else:
         message, error_type = _sentence(event.message or "no reason was recorded"), reason
     hints = [h for h in (HINTS.get(reason or ""), HINT_REPEND) if h]

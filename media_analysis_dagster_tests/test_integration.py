@@ -377,7 +377,9 @@ def test_terminated_and_killed_runs_end_their_rows(
     kill_to_failed = time.monotonic() - killed_at
     row = failed[to_kill]
     assert retry["runId"] in row["error_message"], row["error_message"]
+    assert "SIGKILL" in row["error_message"], row["error_message"]
     assert row["error_details"]["run_id"] == retry["runId"]
+    assert row["error_details"]["error_type"] == "RunWorkerCrash"
 
     cancelled = wait_for_rows(
         stack, [to_cancel], {"cancelled"}, CANCEL_TO_ROW_S, "the terminated row"

@@ -67,6 +67,33 @@ def test_failure_outside_the_ops_marks_the_row_failed(
     assert synced is not None and synced.tags[TAG_ROW_SYNCED] == "true"
 
 
+def test_killed_worker_is_named_in_the_message(
+    store: Store, instance: DagsterInstance, db_url: str
+) -> None:
+    """What the code server records when a run worker dies, as in the integration test."""
+    from dagster._grpc.server import DagsterApiServer
+    from dagster._utils import get_run_crash_explanation
+
+    rid = processing_row(store)
+    run = create_run_for(instance, rid, DagsterRunStatus.STARTED)
+    instance.report_engine_event(
+        get_run_crash_explanation(f"Run execution process for {run.run_id}", -9),
+        run,
+        cls=DagsterApiServer,  # the message then starts with "[DagsterApiServer] "
+    )
+    sync(failed_run_sync_sensor, instance, db_url, run.run_id, instance.report_run_failed(run))
+    row = store.get_request(rid, with_children=False)
+    assert row is not None and row["status"] == "failed"
+    assert row["error_message"] == (
+        f"The Dagster run {run.run_id} failed: Run execution process for {run.run_id} was "
+        "terminated by signal 9 (SIGKILL)."
+    )
+    details = row["error_details"]
+    assert details["error_type"] == "RunWorkerCrash"
+    assert details["failure_reason"] == "UNEXPECTED_TERMINATION"
+    assert any("stopped unexpectedly" in h for h in details["hints"])
+
+
 def test_run_that_will_be_retried_leaves_the_row(
     store: Store, instance: DagsterInstance, db_url: str
 ) -> None:
