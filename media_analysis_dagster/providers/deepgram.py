@@ -26,6 +26,7 @@ from .errors import (
     ProviderTimeoutError,
     UnsupportedTaskError,
     error_for_status,
+    mapped_errors,
     scrub,
 )
 from .pricing import PriceOverrides, cost_for, is_priced
@@ -135,7 +136,7 @@ class DeepgramProvider:
             raise UnsupportedTaskError(self.name, "transcription needs an audio file (audio_path)")
         options = request_options(task.options, self.spec.models["transcription"])
         started = time.monotonic()
-        try:
+        with mapped_errors(self.map_error):
             audio = Path(task.audio_path).read_bytes()
             raw = self.client().listen.v1.media.with_raw_response.transcribe_file(
                 request=audio,
@@ -144,13 +145,6 @@ class DeepgramProvider:
             )
             body = raw.data.model_dump(mode="json", exclude_none=True)
             result = self._result(body, options, raw.headers)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            mapped = self.map_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
         result.processing_time_ms = int((time.monotonic() - started) * 1000)
         return result
 

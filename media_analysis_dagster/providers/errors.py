@@ -21,6 +21,8 @@ So the tree splits on that first. Every message is one readable sentence (it can
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -166,3 +168,18 @@ def scrub(text: str, *secrets: str | None, limit: int = 400) -> str:
             text = text.replace(secret, "***")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@contextmanager
+def mapped_errors(map_error: Callable[[BaseException], ProviderError | None]) -> Iterator[None]:
+    """Turn an SDK or I/O exception into our error tree; one ``map_error`` does not know (a
+    bug) surfaces as it is."""
+    try:
+        yield
+    except ProviderError:
+        raise
+    except Exception as exc:
+        mapped = map_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc

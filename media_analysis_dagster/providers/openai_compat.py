@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .base import AnalysisTask, ProviderResult
-from .errors import MalformedResponseError, ProviderError, UnsupportedTaskError
+from .errors import MalformedResponseError, ProviderError, UnsupportedTaskError, mapped_errors
 from .openai_errors import map_openai_error, minimax_status_error
 from .pricing import PriceOverrides, cost_for, is_priced
 from .prompts import image_paths_for, strip_think, summary_messages, vision_messages
@@ -101,7 +101,7 @@ class OpenAICompatibleProvider:
             )
         model = self.spec.models[task.result_type]
         started = time.monotonic()
-        try:
+        with mapped_errors(self.map_error):
             if task.result_type == "transcription":
                 result = transcribe_file(self, task, model)
             elif task.result_type == "vision_analysis":
@@ -114,13 +114,6 @@ class OpenAICompatibleProvider:
             else:
                 messages = summary_messages(task, self.summary_budget_tokens)
                 result = self._chat(task, model, messages, images=0)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            mapped = self.map_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
         result.processing_time_ms = int((time.monotonic() - started) * 1000)
         return result
 
