@@ -81,11 +81,6 @@ def media_roots(env: Mapping[str, str] | None = None) -> list[Path]:
     return [Path(p).expanduser().absolute() for p in raw.split(os.pathsep) if p.strip()]
 
 
-def flag(env: Mapping[str, str] | None, name: str) -> bool:
-    env = os.environ if env is None else env
-    return (_get(env, name) or "").lower() in {"1", "true", "yes", "on"}
-
-
 def redact_url(url: str) -> str:
     """The URL with its password masked, for logs and CLI output."""
     from sqlalchemy.engine import make_url

@@ -60,14 +60,9 @@ def test_default_is_sqlite_in_data_dir(tmp_path: Path) -> None:
     assert settings.media_roots(env) == [tmp_path / "inbox"]
 
 
-def test_media_roots_and_flags(tmp_path: Path) -> None:
-    env = {
-        "MEDIA_ANALYSIS_MEDIA_ROOTS": f"{tmp_path}/a:{tmp_path}/b",
-        "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS": "true",
-    }
+def test_media_roots(tmp_path: Path) -> None:
+    env = {"MEDIA_ANALYSIS_MEDIA_ROOTS": f"{tmp_path}/a:{tmp_path}/b"}
     assert settings.media_roots(env) == [tmp_path / "a", tmp_path / "b"]
-    assert settings.flag(env, "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS")
-    assert not settings.flag({}, "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS")
 
 
 def test_redact_url_hides_password() -> None:

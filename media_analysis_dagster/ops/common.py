@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +10,6 @@ from dagster import AssetKey, AssetMaterialization, OpExecutionContext
 
 from ..db.rows import NewFile
 from .config import TAG_MEDIA_TYPE, TAG_REQUEST_ID
-
-TABLES = ("media_analysis_requests", "media_files", "contact_sheets", "media_analysis_results")
 
 # Steps that write files: step -> (folder under requests/<id>/, media_files.file_type values).
 # ``begin_file_step`` and the failure hook both read it, so the two cannot disagree.
@@ -82,7 +79,3 @@ def file_row(path: Path, file_type: str, *, mime_type: str | None = None, **fiel
         mime_type=mime,
         **fields,
     )
-
-
-def summary_text(facts: Mapping[str, Any], keys: tuple[str, ...]) -> str:
-    return ", ".join(f"{k}={facts[k]}" for k in keys if facts.get(k) is not None)
