@@ -183,7 +183,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir and logs")
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
     args = parser.parse_args()
-    from media_analysis_dagster.media.sample import make_video
+    from media_analysis_fixtures import make_video
     from media_analysis_dagster_tests import pg
     from media_analysis_dagster_tests.processes import DagsterStack, StackSettings
 

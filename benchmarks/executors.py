@@ -85,7 +85,7 @@ def main() -> None:
 
     from media_analysis_dagster.db.engine import get_engine
     from media_analysis_dagster.db.schema import init_database
-    from media_analysis_dagster.media.sample import make_video
+    from media_analysis_fixtures import make_video
     from media_analysis_dagster_tests.fake_providers import FakeProviders
 
     work = Path(tempfile.mkdtemp(prefix="ma-bench-exec-"))

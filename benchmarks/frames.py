@@ -41,7 +41,7 @@ COUNT, COLS, ROWS, THUMB = 18, 2, 3, 640
 
 def video_for(cache: Path, duration: int, size: tuple[int, int], fps: int = 30) -> Path:
     """The cached benchmark video, generated on first use."""
-    from media_analysis_dagster.media.sample import make_long_video
+    from media_analysis_fixtures import make_long_video
 
     path = cache / f"long_{duration}s_{size[0]}x{size[1]}_{fps}fps.mp4"
     if not path.exists():
@@ -109,7 +109,7 @@ def peak_rss_mb(pid: int | str = "self") -> float:
 
 def run(method: str, video: Path, duration: float) -> tuple[float, float, float | None]:
     """Time and peak RSS (MB) of one method in a fresh process."""
-    from media_analysis_dagster.media.sample import ffmpeg_exe
+    from media_analysis_fixtures import ffmpeg_exe
 
     out = Path(tempfile.mkdtemp(prefix="bench_"))
     try:

@@ -27,7 +27,7 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
     from .db.schema import init_database
     from .db.store import Store
     from .definitions import defs
-    from .media.sample import make_video
+    from media_analysis_fixtures import make_video
 
     inbox = settings.media_roots()[0]
     inbox.mkdir(parents=True, exist_ok=True)

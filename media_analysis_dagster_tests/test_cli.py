@@ -100,7 +100,7 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 def test_sheets_writes_contact_sheets_without_a_database(tmp_path: Path) -> None:
     from PIL import Image
 
-    from media_analysis_dagster.media.sample import make_video
+    from media_analysis_fixtures import make_video
 
     video = make_video(tmp_path / "clip.mp4", duration=4.0, audio=False)
     env = dict(os.environ, MEDIA_ANALYSIS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")

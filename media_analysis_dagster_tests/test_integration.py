@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from media_analysis_dagster.media.sample import make_video
+from media_analysis_fixtures import make_video
 
 from . import pg
 from .processes import (

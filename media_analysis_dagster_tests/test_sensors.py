@@ -18,7 +18,7 @@ from dagster import (
 
 from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs import media_analysis_job
-from media_analysis_dagster.media.sample import make_video
+from media_analysis_fixtures import make_video
 from media_analysis_dagster.ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
 from media_analysis_dagster.pending_scan import scan_pending
 from media_analysis_dagster.resources import (

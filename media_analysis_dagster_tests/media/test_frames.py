@@ -19,7 +19,7 @@ from media_analysis_dagster.media.frames import (
     frame_targets,
 )
 from media_analysis_dagster.media.probe import probe_video
-from media_analysis_dagster.media.sample import make_counter_video, read_counter
+from media_analysis_fixtures import make_counter_video, read_counter
 
 from .video_fixtures import *  # noqa: F403
 from .video_fixtures import COUNTER_FPS, real_media
@@ -90,7 +90,7 @@ def test_rotation_gives_display_aspect(rotated_video: Path, tmp_path: Path) -> N
 
 def test_rotation_direction(tmp_path: Path) -> None:
     """Rotating 90° clockwise moves the picture's top-left block to the top-right."""
-    from media_analysis_dagster.media import sample
+    import media_analysis_fixtures as sample
 
     plain = make_counter_video(tmp_path / "plain.mp4", frames=10, fps=10, gop=10)
     rotated = tmp_path / "rot.mp4"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from media_analysis_dagster.media import sample
+import media_analysis_fixtures as sample
 from media_analysis_dagster.media.errors import (
     CorruptMediaError,
     MediaLimitError,

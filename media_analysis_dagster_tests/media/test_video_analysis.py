@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from media_analysis_dagster.media import sample
+import media_analysis_fixtures as sample
 from media_analysis_dagster.media.errors import CorruptMediaError
 from media_analysis_dagster.media.frames import extract_frames
 from media_analysis_dagster.media.video_analysis import (

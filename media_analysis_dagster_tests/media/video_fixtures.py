@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from media_analysis_dagster.media import sample
+import media_analysis_fixtures as sample
 
 __all__ = ["counter_video", "rotated_video", "sample_video", "sar_video", "video_dir"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from media_analysis_dagster.media.sample import make_video
+from media_analysis_fixtures import make_video
 
 from ..media.doc_fixtures import encrypt_pdf, write_text_pdf
 from .harness import Pipeline

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from media_analysis_dagster.media.sample import cut_times, make_audio, make_video
+from media_analysis_fixtures import cut_times, make_audio, make_video
 
 from ..media.doc_fixtures import write_image_pdf, write_text_pdf
 from .harness import Pipeline

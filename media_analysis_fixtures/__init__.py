@@ -1,4 +1,5 @@
-"""Generate test and demo media with the ffmpeg binary bundled in ``imageio-ffmpeg``.
+"""Generated media for the tests and benchmarks (not product code), made with the ffmpeg binary
+bundled in ``imageio-ffmpeg`` (a test dependency) and PyAV.
 
 Tests, ``make demo`` and the benchmarks need video whose content is known in advance: hard
 cuts at known times, an audio track that is not speech (tones with silent gaps), rotation and

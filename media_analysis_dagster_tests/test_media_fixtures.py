@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
-from media_analysis_dagster.media import sample
+import media_analysis_fixtures as sample
 
 
 def test_ffmpeg_exe_runs() -> None:
