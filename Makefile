@@ -47,7 +47,7 @@ dev: $(STAMP)
 
 ## A local server that speaks the providers' wire formats (prints the *_BASE_URL exports).
 fake-providers: $(STAMP)
-	$(BIN)/python -m media_analysis_dagster_tests.fake_providers --port 8765
+	$(BIN)/python -m media_analysis_fixtures.fake_providers --port 8765
 
 ## Benchmarks (not tests): ratios against ffmpeg's CLI and PyAV's floor.
 bench: $(STAMP)

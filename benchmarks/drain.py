@@ -1,6 +1,6 @@
 """Benchmark: how fast pending rows become runs, and how fast a burst drains.
 
-Starts the three production processes (``media_analysis_dagster_tests/processes.py``: code
+Starts the three production processes (``media_analysis_fixtures/processes.py``: code
 server, webserver, daemon) on two fresh PostgreSQL databases, with the root ``dagster.yaml``
 (optionally overridden), and measures with short generated clips (2 s, 160x120):
 
@@ -20,7 +20,7 @@ Targets on the 2-core reference machine: p50 ≤ 3 s, p95 ≤ 6 s, ≥ 30 reques
 ``--unpooled-storage`` compares with Dagster's own PostgreSQL storage, which opens a new
 connection for every query (``NullPool``): about 290 connections per request here, and
 PostgreSQL's backend start-ups cost a quarter of the machine's CPU during a burst. The shipped
-``media_analysis_dagster.instance_storage.EnvSelectedStorage`` pools them.
+``media_analysis_dagster.dagster_internals.instance_storage.EnvSelectedStorage`` pools them.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from media_analysis_dagster_tests.processes import DagsterStack
+    from media_analysis_fixtures.processes import DagsterStack
 
 TAG_REQUEST_ID = "media_analysis/request_id"
 
@@ -67,7 +67,7 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def wait_completed(stack: DagsterStack, ids: list[str], timeout: float) -> dict[str, Any]:
     """Rows once all have ended (any end status); the caller reports failures."""
-    from media_analysis_dagster_tests.processes import read_requests, wait_until
+    from media_analysis_fixtures.processes import read_requests, wait_until
 
     def check() -> dict[str, Any] | None:
         stack.check_alive()
@@ -80,7 +80,7 @@ def wait_completed(stack: DagsterStack, ids: list[str], timeout: float) -> dict[
 
 def latencies(stack: DagsterStack, rows: dict[str, Any]) -> dict[str, list[float]]:
     """Per request: row → run created, run created → started, row → started, run duration."""
-    from media_analysis_dagster_tests.processes import runs
+    from media_analysis_fixtures.processes import runs
 
     by_request = {r["tags"].get(TAG_REQUEST_ID): r for r in runs(stack)}
     out: dict[str, list[float]] = {"sensor": [], "queue_launch": [], "total": [], "run": []}
@@ -100,7 +100,7 @@ def latencies(stack: DagsterStack, rows: dict[str, Any]) -> dict[str, list[float
 def spaced(stack: DagsterStack, clip: str, count: int, gap_s: float, timeout: float) -> dict:
     """Rows one by one, ``gap_s`` apart (the gap is staggered by a fraction of the sensor loop
     so arrivals fall at every phase of it)."""
-    from media_analysis_dagster_tests.processes import insert_pending
+    from media_analysis_fixtures.processes import insert_pending
 
     ids: list[str] = []
     for i in range(count):
@@ -117,7 +117,7 @@ def spaced(stack: DagsterStack, clip: str, count: int, gap_s: float, timeout: fl
 
 
 def burst(stack: DagsterStack, clip: str, count: int, timeout: float) -> dict:
-    from media_analysis_dagster_tests.processes import insert_pending
+    from media_analysis_fixtures.processes import insert_pending
 
     inserted = insert_pending(stack.settings.database_url, count, media_path=clip)
     ids = [rid for rid, _ in inserted]
@@ -150,7 +150,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.unpooled_storage:
         out["storage"] = {
             "custom": {
-                "module": "media_analysis_dagster.instance_storage",
+                "module": "media_analysis_dagster.dagster_internals.instance_storage",
                 "class": "EnvSelectedStorage",
                 "config": {"pooled_connections": False},
             }
@@ -183,9 +183,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir and logs")
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
     args = parser.parse_args()
-    from media_analysis_fixtures import make_video
-    from media_analysis_dagster_tests import pg
-    from media_analysis_dagster_tests.processes import DagsterStack, StackSettings
+    from media_analysis_fixtures import make_video, pg
+    from media_analysis_fixtures.processes import DagsterStack, StackSettings
 
     base = Path(tempfile.mkdtemp(prefix="ma-drain-"))
     clip = str(make_video(base / "clip.mp4", duration=2.0, size=(160, 120)))

@@ -83,10 +83,10 @@ def main() -> None:
 
     from dagster import execute_job, instance_for_test, reconstructable
 
-    from media_analysis_dagster.db.engine import get_engine
+    from media_analysis_dagster.db.engine import connect_engine
     from media_analysis_dagster.db.schema import init_database
     from media_analysis_fixtures import make_video
-    from media_analysis_dagster_tests.fake_providers import FakeProviders
+    from media_analysis_fixtures.fake_providers import FakeProviders
 
     work = Path(tempfile.mkdtemp(prefix="ma-bench-exec-"))
     inbox = work / "inbox"
@@ -98,7 +98,9 @@ def main() -> None:
             "MEDIA_ANALYSIS_DATABASE_URL": f"sqlite:///{work / 'tables.db'}",
         }
     )
-    init_database(get_engine(os.environ["MEDIA_ANALYSIS_DATABASE_URL"]))
+    engine = connect_engine(os.environ["MEDIA_ANALYSIS_DATABASE_URL"])
+    init_database(engine)
+    engine.dispose()
     video = make_video(inbox / "clip.mp4", duration=6.0, size=(320, 240))
     jobs = {"threaded": reconstructable(threaded_job), "standard": reconstructable(standard_job)}
     rows = []

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-MEDIA_TYPES = ("video", "audio", "document", "auto")
-STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+from .db.constants import MEDIA_TYPES, STATUSES
 
 
 class CliError(Exception):
@@ -31,12 +30,14 @@ class _Parser(argparse.ArgumentParser):
 
 def _store() -> Any:
     from . import settings
-    from .db.engine import get_engine
+    from .db.engine import connect_engine
     from .db.store import Store
 
     url = settings.database_url()
     try:
-        return Store(get_engine(url, **vars(settings.PoolSettings.from_env()), connect_attempts=3))
+        return Store(
+            connect_engine(url, **vars(settings.PoolSettings.from_env()), connect_attempts=3)
+        )
     except Exception as exc:  # connection errors come in many driver-specific types
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise CliError(f"cannot connect to {settings.redact_url(url)}: {first}") from exc

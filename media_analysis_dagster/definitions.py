@@ -2,43 +2,31 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from dagster import Definitions, EnvVar
 
+from . import settings
 from .assets import TABLE_SPECS
-from .jobs import media_analysis_job
+from .jobs import media_analysis_job, retention_cleanup_job
+from .providers.specs import ALL_SPECS
 from .resources import DatabaseResource, FetcherResource, FileStorageResource, ProvidersResource
-from .retention_job import retention_cleanup_job
-from .schedules import retention_cleanup_schedule
-from .sensors import SENSORS
-
-KEY_VARIABLES = {
-    "openai_api_key": "OPENAI_API_KEY",
-    "deepgram_api_key": "DEEPGRAM_API_KEY",
-    "groq_api_key": "GROQ_API_KEY",
-    "minimax_api_key": "MINIMAX_API_KEY",
-    "anthropic_api_key": "ANTHROPIC_API_KEY",
-    "gemini_api_key": "GEMINI_API_KEY",
-}
+from .triggers.schedules import retention_cleanup_schedule
+from .triggers.sensors import SENSORS
 
 
 def providers_resource() -> ProvidersResource:
     """Keys as ``EnvVar`` (resolved in the run worker, never stored in run config); a provider
     whose key is unset when the code location loads stays off."""
-    keys: dict[str, Any] = {
-        field: EnvVar(var) for field, var in KEY_VARIABLES.items() if os.environ.get(var)
+    tuning = settings.ProviderTuning.from_env()
+    keys = {
+        f"{name}_api_key": EnvVar(ALL_SPECS[name].key_env)
+        for name in settings.providers_with_keys()
     }
-    env = os.environ
     return ProvidersResource(
-        **keys,
-        budget_usd=float(env["MEDIA_ANALYSIS_BUDGET_USD"])
-        if env.get("MEDIA_ANALYSIS_BUDGET_USD")
-        else None,
-        max_retries=int(env.get("MEDIA_ANALYSIS_PROVIDER_RETRIES") or 3),
-        retry_base_delay_s=float(env.get("MEDIA_ANALYSIS_PROVIDER_RETRY_DELAY_S") or 0.5),
-        timeout_s=float(env.get("MEDIA_ANALYSIS_PROVIDER_TIMEOUT_S") or 120),
+        **keys,  # type: ignore[arg-type]
+        budget_usd=tuning.budget_usd,
+        max_retries=tuning.max_retries,
+        retry_base_delay_s=tuning.retry_base_delay_s,
+        timeout_s=tuning.timeout_s,
     )
 
 

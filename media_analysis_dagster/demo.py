@@ -15,19 +15,18 @@ from . import settings
 
 
 def _instance() -> Any:
-    import os
-
     from dagster import DagsterInstance
 
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    return DagsterInstance.get() if settings.dagster_home() else DagsterInstance.ephemeral()
 
 
 def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[str, Any]:
-    from .db.engine import get_engine
+    from media_analysis_fixtures import make_video
+
+    from .db.engine import connect_engine
     from .db.schema import init_database
     from .db.store import Store
     from .definitions import defs
-    from media_analysis_fixtures import make_video
 
     inbox = settings.media_roots()[0]
     inbox.mkdir(parents=True, exist_ok=True)
@@ -35,7 +34,7 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
         media = make_video(inbox / "demo.mp4", duration=12.0, size=(640, 360))
     elif not media.resolve().is_relative_to(inbox.resolve()):
         media = Path(shutil.copy2(media, inbox / media.name))
-    store = Store(get_engine(settings.database_url()))
+    store = Store(connect_engine(settings.database_url()))
     init_database(store.engine)
     job = defs.resolve_job_def("media_analysis_job")
     config = {"media_path": str(media), "prompt": prompt, "source_endpoint": "demo"}

@@ -8,7 +8,6 @@ serve the embedded default and production without edits.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -43,12 +42,18 @@ class DatabaseResource(ConfigurableResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._store = self._build_store()
 
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """Close the engine's pooled connections when the run (or sensor tick) ends."""
+        if self._store is not None:
+            self._store.engine.dispose()
+            self._store = None
+
     def _build_store(self) -> Store:
-        from .db.engine import get_engine
+        from .db.engine import connect_engine
         from .db.schema import ensure_embedded_tables
         from .db.store import Store
 
-        engine = get_engine(
+        engine = connect_engine(
             self.resolved_url(), pool_size=self.pool_size, max_overflow=self.max_overflow
         )
         ensure_embedded_tables(engine)
@@ -56,7 +61,7 @@ class DatabaseResource(ConfigurableResource):
 
     @property
     def store(self) -> Store:
-        """The store (also usable outside a run, e.g. in sensors, where setup is lazy)."""
+        """The store; built on first use outside Dagster's setup (a resource made by hand)."""
         if self._store is None:
             self._store = self._build_store()
         return self._store
@@ -136,16 +141,12 @@ class FetcherResource(ConfigurableResource):
 
     def _private_setting(self) -> str:
         raw = self.allow_private_urls
-        if raw is None:
-            raw = os.environ.get("MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS", "")
-        return raw.strip().lower()
+        return settings.allow_private_urls() if raw is None else raw.strip().lower()
 
     def limits(self) -> FetchLimits:
         from .media.fetch import FetchLimits
 
-        max_bytes = self.max_download_bytes or int(
-            os.environ.get("MEDIA_ANALYSIS_MAX_MEDIA_BYTES") or 2 * 1024**3
-        )
+        max_bytes = self.max_download_bytes or settings.max_media_bytes()
         return FetchLimits(
             max_bytes=max_bytes,
             timeout_s=self.download_timeout_s,
@@ -184,7 +185,9 @@ class ProvidersResource(ConfigurableResource):
     groq_api_key: str | None = Field(default=None, description="Enables groq.")
     minimax_api_key: str | None = Field(default=None, description="Enables minimax.")
     anthropic_api_key: str | None = Field(default=None, description="Enables anthropic.")
-    gemini_api_key: str | None = Field(default=None, description="Enables google (Gemini).")
+    google_api_key: str | None = Field(
+        default=None, description="Enables google (Gemini); from GEMINI_API_KEY."
+    )
     base_urls: dict[str, str] | None = Field(
         default=None,
         description="Per-provider endpoint; unset = <PROVIDER>_BASE_URL or the provider's own.",
@@ -214,22 +217,26 @@ class ProvidersResource(ConfigurableResource):
     _registry: dict[str, Any] | None = PrivateAttr(default=None)
 
     def api_keys(self) -> dict[str, str | None]:
-        return {
-            "openai": self.openai_api_key,
-            "deepgram": self.deepgram_api_key,
-            "groq": self.groq_api_key,
-            "minimax": self.minimax_api_key,
-            "anthropic": self.anthropic_api_key,
-            "google": self.gemini_api_key,
-        }
+        """``{provider: key}``: each field is named ``<provider>_api_key``."""
+        from .providers.specs import ALL_SPECS
+
+        return {name: getattr(self, f"{name}_api_key") for name in ALL_SPECS}
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """Close the SDK clients' HTTP connections when the run ends."""
+        for provider in (self._registry or {}).values():
+            close = getattr(provider, "close", None)
+            if callable(close):
+                close()
+        self._registry = None
 
     def registry(self) -> dict[str, Any]:
         """Enabled providers by name, ``internal`` always among them."""
         if self._registry is None:
             from .providers.internal import InternalProvider
-            from .providers.registry import base_urls_from_env, build_providers
+            from .providers.registry import build_providers
 
-            urls = {**base_urls_from_env(), **(self.base_urls or {})}
+            urls = {**settings.provider_base_urls(), **(self.base_urls or {})}
             self._registry = build_providers(
                 self.api_keys(),
                 urls,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from media_analysis_dagster.db.engine import build_engine, dispose_engines
+from media_analysis_dagster.db.engine import build_engine
 from media_analysis_dagster.db.schema import init_database
 from media_analysis_dagster.db.store import Store
-
-from . import pg
+from media_analysis_dagster.providers.specs import ALL_SPECS
+from media_analysis_fixtures import pg
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -48,7 +48,6 @@ def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
     """A fresh PostgreSQL database holding the four tables."""
     name = pg.create_database(pg_admin_url, template=pg_template)
     yield pg.with_database(pg_admin_url, name)
-    dispose_engines()
     pg.drop_database(pg_admin_url, name)
 
 
@@ -74,6 +73,9 @@ def store(db_url: str) -> Iterator[Store]:
     engine.dispose()
 
 
+KEY_VARIABLES = [spec.key_env for spec in ALL_SPECS.values()]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's database, data dir or provider keys."""
@@ -82,12 +84,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
             "MEDIA_ANALYSIS_DATABASE_URL",
             "SYNC_DATABASE_URL",
             "DATABASE_URL",
-            "OPENAI_API_KEY",
-            "DEEPGRAM_API_KEY",
-            "GROQ_API_KEY",
-            "MINIMAX_API_KEY",
-            "ANTHROPIC_API_KEY",
-            "GEMINI_API_KEY",
+            *KEY_VARIABLES,
             "MEDIA_ANALYSIS_MEDIA_ROOTS",
             "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS",
         }:

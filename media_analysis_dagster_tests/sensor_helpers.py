@@ -36,10 +36,13 @@ SENSOR_NAME_TAG = "dagster/sensor_name"
 
 def tick(sensor_def: Any, instance: DagsterInstance, db_url: str) -> list[Any]:
     """Evaluate a plain sensor once, as the daemon would, and return what it yielded."""
-    context = build_sensor_context(
+    with build_sensor_context(
         instance=instance, resources={"database": DatabaseResource(url=db_url)}
-    )
-    result = sensor_def(context)
+    ) as context:
+        result = sensor_def(context)
+        result = (
+            result if result is None or isinstance(result, RunRequest | SkipReason) else [*result]
+        )
     if result is None:
         return []
     if isinstance(result, RunRequest | SkipReason):
@@ -137,11 +140,26 @@ def sync(
     """Hand one ended run to a run-status sensor, as the sensor daemon does."""
     run = instance.get_run_by_id(run_id)
     assert run is not None and event is not None
-    context = build_run_status_sensor_context(
+    with build_run_status_sensor_context(
         sensor_name=sensor_def.name,
         dagster_event=event,
         dagster_instance=instance,
         dagster_run=run,
         resources={"database": DatabaseResource(url=db_url)},
-    )
-    assert sensor_def(context) is None, "returning a value would end the tick after one run"
+    ) as context:
+        assert sensor_def(context) is None, "returning a value would end the tick after one run"
+
+
+def set_status(store: Store, request_id: str, status: str) -> None:
+    """A plain status write, as an operator or n8n would do it with SQL (e.g. re-pending)."""
+    with store.session() as s, s.begin():
+        s.execute(
+            update(MediaAnalysisRequest)
+            .where(MediaAnalysisRequest.request_id == uuid.UUID(str(request_id)))
+            .values(status=status)
+        )
+
+
+def end_as_cancelled(store: Store, request_id: str, message: str, details: dict[str, Any]) -> bool:
+    """What a user's cancellation through the store looks like (``end_request('cancelled')``)."""
+    return store.end_request(request_id, "cancelled", message, details)

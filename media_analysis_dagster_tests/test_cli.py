@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from . import pg
+from media_analysis_fixtures import pg
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -28,10 +28,8 @@ from typing import Any
 
 import pytest
 
-from media_analysis_fixtures import make_video
-
-from . import pg
-from .processes import (
+from media_analysis_fixtures import make_video, pg
+from media_analysis_fixtures.processes import (
     JOB,
     LOCATION,
     REPOSITORY,
@@ -43,6 +41,7 @@ from .processes import (
     runs,
     wait_until,
 )
+
 from .test_docs import n8n_eval
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

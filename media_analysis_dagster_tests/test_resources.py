@@ -21,7 +21,7 @@ def test_embedded_sqlite_tables_are_created_on_first_use(tmp_path: Path) -> None
 
 
 def test_postgres_tables_are_not_created_implicitly(pg_admin_url: str) -> None:
-    from .pg import create_database, drop_database, with_database
+    from media_analysis_fixtures.pg import create_database, drop_database, with_database
 
     name = create_database(pg_admin_url)
     try:

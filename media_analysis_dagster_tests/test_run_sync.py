@@ -25,14 +25,14 @@ from media_analysis_dagster.resources import (
     FileStorageResource,
     ProvidersResource,
 )
-from media_analysis_dagster.run_sync import TAG_ROW_SYNCED
-from media_analysis_dagster.sensors import (
+from media_analysis_dagster.triggers.run_sync import TAG_ROW_SYNCED
+from media_analysis_dagster.triggers.sensors import (
     canceled_run_sync_sensor,
     cancellation_sensor,
     failed_run_sync_sensor,
 )
 
-from .sensor_helpers import create_run_for, new_rows, sync, tick
+from .sensor_helpers import create_run_for, new_rows, set_status, sync, tick
 
 
 @pytest.fixture
@@ -159,15 +159,17 @@ def test_real_failed_runs(
 
 def test_several_failures_in_one_tick(store: Store, instance: DagsterInstance, db_url: str) -> None:
     """Through Dagster's own run-status machinery: every failure of a tick is handled."""
-    context = build_sensor_context(
+    with build_sensor_context(
         instance=instance, resources={"database": DatabaseResource(url=db_url)}
-    )
-    failed_run_sync_sensor.evaluate_tick(context)  # the first tick only sets the cursor
-    rows = [processing_row(store) for _ in range(3)]
-    for rid in rows:
-        run = instance.create_run_for_job(job_def=media_analysis_job, tags={TAG_REQUEST_ID: rid})
-        instance.report_run_failed(run)
-    failed_run_sync_sensor.evaluate_tick(context)
+    ) as context:
+        failed_run_sync_sensor.evaluate_tick(context)  # the first tick only sets the cursor
+        rows = [processing_row(store) for _ in range(3)]
+        for rid in rows:
+            run = instance.create_run_for_job(
+                job_def=media_analysis_job, tags={TAG_REQUEST_ID: rid}
+            )
+            instance.report_run_failed(run)
+        failed_run_sync_sensor.evaluate_tick(context)
     assert [store.get_status(rid) for rid in rows] == ["failed"] * 3
 
 
@@ -188,8 +190,8 @@ def test_cancellation_sensor_cancels_queued_runs_of_cancelled_rows(
 ) -> None:
     by_hand, by_store, still_pending = new_rows(store, 3)
     runs = {rid: create_run_for(instance, rid) for rid in (by_hand, by_store, still_pending)}
-    store.set_status(by_hand, "cancelled")  # n8n / an operator: a plain UPDATE
-    store.cancel_request(by_store, "Cancelled by the user.", {"by": "n8n"})
+    set_status(store, by_hand, "cancelled")  # n8n / an operator: a plain UPDATE
+    store.end_request(by_store, "cancelled", "Cancelled by the user.", {"by": "n8n"})
     tick(cancellation_sensor, instance, db_url)
     status = {rid: instance.get_run_by_id(run.run_id).status for rid, run in runs.items()}  # type: ignore[union-attr]
     assert status == {

@@ -14,10 +14,10 @@ from dagster import (
     validate_run_config,
 )
 
+from media_analysis_dagster.jobs.retention import retention_cleanup_job
 from media_analysis_dagster.ops.config import TAG_SOURCE
 from media_analysis_dagster.ops.retention import RetentionConfig
-from media_analysis_dagster.retention_job import retention_cleanup_job
-from media_analysis_dagster.schedules import (
+from media_analysis_dagster.triggers.schedules import (
     build_retention_schedule,
     retention_cleanup_schedule,
     retention_run_config,

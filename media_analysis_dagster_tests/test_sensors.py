@@ -18,29 +18,31 @@ from dagster import (
 
 from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs import media_analysis_job
-from media_analysis_fixtures import make_video
 from media_analysis_dagster.ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
-from media_analysis_dagster.pending_scan import scan_pending
 from media_analysis_dagster.resources import (
     DatabaseResource,
     FetcherResource,
     FileStorageResource,
     ProvidersResource,
 )
-from media_analysis_dagster.sensors import (
+from media_analysis_dagster.triggers.pending_scan import scan_pending
+from media_analysis_dagster.triggers.sensors import (
     SENSORS,
     canceled_run_sync_sensor,
     cancellation_sensor,
     failed_run_sync_sensor,
     pending_requests_sensor,
 )
+from media_analysis_fixtures import make_video
 
 from .sensor_helpers import (
     RUN_KEY_TAG,
     create_run_for,
     create_runs,
+    end_as_cancelled,
     new_rows,
     run_requests,
+    set_status,
     set_times,
     sync,
     tick,
@@ -94,7 +96,7 @@ def test_failed_then_repended_request_runs_again(
     store.fail_request(rid, "The media could not be read.", {"run_id": run.run_id})
     instance.report_run_failed(run)
     assert launch(instance, db_url) == [], "a failed row is not pending"
-    store.set_status(rid, "pending")
+    set_status(store, rid, "pending")
     [again] = launch(instance, db_url)
     assert again.run_key == f"{rid}:1"
     # a key already taken (runs deleted, or made by hand) is skipped over, never reused
@@ -103,7 +105,7 @@ def test_failed_then_repended_request_runs_again(
     )  # created after the row ended: the row did not end after it
     assert launch(instance, db_url) == []
     store.fail_request(rid, "Again.", {})
-    store.set_status(rid, "pending")
+    set_status(store, rid, "pending")
     assert [rr.run_key for rr in launch(instance, db_url)] == [f"{rid}:3"]
 
 
@@ -119,7 +121,7 @@ def test_run_that_ended_before_claiming_waits_for_the_status_sensors(
     assert run_requests(result) == [] and "1 waiting" in (result[0].skip_message or "")
     sync(failed_run_sync_sensor, instance, db_url, run.run_id, event)
     assert store.get_status(rid) == "failed"
-    store.set_status(rid, "pending")
+    set_status(store, rid, "pending")
     assert [rr.run_key for rr in launch(instance, db_url)] == [f"{rid}:1"]
 
 
@@ -130,7 +132,7 @@ def test_row_cancelled_before_its_run_was_created_can_be_repended(
     stopped, the cancellation is recorded, and a later re-pend is a new episode."""
     [rid] = new_rows(store, 1)
     requests = launch(instance, db_url)
-    store.cancel_request(rid, "Cancelled by the user.", {})
+    end_as_cancelled(store, rid, "Cancelled by the user.", {})
     [run] = create_runs(instance, requests)
     tick(cancellation_sensor, instance, db_url)
     [record] = instance.get_records_for_run(
@@ -141,14 +143,14 @@ def test_row_cancelled_before_its_run_was_created_can_be_repended(
     sync(canceled_run_sync_sensor, instance, db_url, run.run_id, event)
     row = store.get_request(rid, with_children=False)
     assert row is not None and row["error_message"] == "Cancelled by the user."
-    store.set_status(rid, "pending")
+    set_status(store, rid, "pending")
     assert [rr.run_key for rr in launch(instance, db_url)] == [f"{rid}:1"]
 
 
 def test_cancelled_rows_are_skipped(store: Store, instance: DagsterInstance, db_url: str) -> None:
     keep, cancelled, by_hand = new_rows(store, 3)
-    store.cancel_request(cancelled, "Cancelled by n8n.", {})
-    store.set_status(by_hand, "cancelled")
+    end_as_cancelled(store, cancelled, "Cancelled by n8n.", {})
+    set_status(store, by_hand, "cancelled")
     assert [rr.tags[TAG_REQUEST_ID] for rr in launch(instance, db_url)] == [keep]
 
 
@@ -160,7 +162,7 @@ def test_row_cancelled_while_the_tick_runs_is_not_launched(
     ids = new_rows(store, 5)
 
     def statuses(request_ids: list[str]) -> dict[str, str]:
-        store.set_status(ids[0], "cancelled")  # an operator, between the read and the launch
+        set_status(store, ids[0], "cancelled")  # an operator, between the read and the launch
         return store.statuses(request_ids)
 
     scan = scan_pending(

@@ -2,7 +2,6 @@
 
 MEDIA_TYPES = ("video", "audio", "document", "auto")
 STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 RESULT_TYPES = (
     "transcription",
     "vision_analysis",

@@ -1,7 +1,8 @@
-"""Engines for the four tables: one per URL per process, retried while the server starts.
+"""Engines for the four tables, checked with retries while the server starts.
 
-Every run worker is a fresh process, and a Dagster resource is set up once per step, so the
-engine is cached here by URL rather than inside the resource. SQLite (the embedded default)
+The caller owns each engine: ``DatabaseResource`` builds one when a run (or a sensor tick) sets
+it up and disposes of it in ``teardown_after_execution``; the CLI and the demo close theirs on
+exit. SQLite (the embedded default)
 gets foreign keys switched on and a ``gen_random_uuid()`` SQL function so that server-side
 defaults behave as on PostgreSQL.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 import uuid
 from typing import Any
@@ -20,8 +20,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
-_engines: dict[tuple[str, int, int], Engine] = {}
-_lock = threading.Lock()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -82,23 +80,15 @@ def wait_until_reachable(
             time.sleep(delay)
 
 
-def get_engine(
+def connect_engine(
     url: str, *, pool_size: int = 5, max_overflow: int = 10, connect_attempts: int = 6
 ) -> Engine:
-    """The process-wide engine for ``url``, built and checked on first use."""
-    key = (url, pool_size, max_overflow)
-    with _lock:
-        engine = _engines.get(key)
-        if engine is None:
-            engine = build_engine(url, pool_size=pool_size, max_overflow=max_overflow)
-            wait_until_reachable(engine, attempts=connect_attempts)
-            _engines[key] = engine
-        return engine
-
-
-def dispose_engines() -> None:
-    """Close every cached engine (tests; a process that forks)."""
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
+    """A new engine for ``url``, checked (with retries) before it is returned; the caller owns
+    it and disposes of it (``DatabaseResource`` does in ``teardown_after_execution``)."""
+    engine = build_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    try:
+        wait_until_reachable(engine, attempts=connect_attempts)
+    except Exception:
+        engine.dispose()
+        raise
+    return engine

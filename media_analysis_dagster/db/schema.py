@@ -6,18 +6,17 @@ tables; they are idempotent, so ``media-analysis db init`` is safe to run again.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from .. import settings
 from .models import Base
 
 
 def schema_dir() -> Path:
     """``MEDIA_ANALYSIS_SCHEMA_DIR`` or the ``schema/`` folder beside the package."""
-    env = os.environ.get("MEDIA_ANALYSIS_SCHEMA_DIR")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "schema"
+    path = settings.schema_dir() or Path(__file__).resolve().parents[2] / "schema"
     if not path.is_dir():
         raise FileNotFoundError(
             f"schema directory {path} not found; set MEDIA_ANALYSIS_SCHEMA_DIR to the project's "

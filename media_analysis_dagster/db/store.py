@@ -17,7 +17,6 @@ from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from .models import (
-    Base,
     ContactSheet,
     MediaAnalysisRequest,
     MediaAnalysisResult,
@@ -45,10 +44,6 @@ class Store:
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
-
-    def create_tables(self) -> None:
-        """Create the tables from the models (SQLite and tests; PostgreSQL uses ``schema/``)."""
-        Base.metadata.create_all(self.engine)
 
     # -- requests -------------------------------------------------------------------------
     def create_request(
@@ -174,18 +169,6 @@ class Store:
     ) -> bool:
         return self.end_request(request_id, "failed", message, details, **kwargs)
 
-    def cancel_request(
-        self, request_id: str | uuid.UUID, message: str, details: Mapping[str, Any], **kwargs: Any
-    ) -> bool:
-        return self.end_request(request_id, "cancelled", message, details, **kwargs)
-
-    def set_status(self, request_id: str | uuid.UUID, status: str) -> None:
-        """Plain status write, for operators and tests (e.g. re-pending a failed request)."""
-        with self.session() as s, s.begin():
-            s.execute(
-                update(Request).where(Request.request_id == _uuid(request_id)).values(status=status)
-            )
-
     def get_status(self, request_id: str | uuid.UUID) -> str | None:
         with self.session() as s:
             return s.scalar(select(Request.status).where(Request.request_id == _uuid(request_id)))
@@ -264,14 +247,11 @@ class Store:
         with self.session() as s:
             return [row_dict(r) for r in s.scalars(stmt).all()]
 
-    def find_pending(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
-        return self.find_requests("pending", limit=limit, offset=offset)
-
     def pending_page(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         """Pending rows oldest first, only what the launching sensor decides on.
 
-        Same order and index as ``find_pending`` without the JSON columns, because the sensor
-        scans many rows per tick; times come back as aware datetimes so they compare with
+        Same order and index as ``find_requests("pending")`` without the JSON columns, because
+        the sensor scans many rows per tick; times come back as aware datetimes so they compare with
         Dagster's run timestamps.
         """
         stmt = (
@@ -299,7 +279,7 @@ class Store:
 
         Such a row has no ``completed_at`` and no reason. Filling them in (never overwriting)
         keeps the row readable and tells the launching sensor when the episode ended, so a later
-        re-pend is recognised as a new one. Rows cancelled through ``cancel_request`` are left
+        re-pend is recognised as a new one. Rows cancelled through ``end_request`` are left
         alone.
         """
         with self.session() as s, s.begin():

@@ -18,13 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance
 
 from ..resources import FileStorageResource
-from .config import TAG_REQUEST_ID
-
-# Set by Dagster on a failed run that the daemon is about to retry (run_retries enabled).
-WILL_RETRY_TAG = "dagster/will_retry"
+from .request_runs import runs_by_request, will_retry
 
 
 @dataclass
@@ -104,22 +101,17 @@ class RunVerdict:
 
 def request_run_verdict(instance: DagsterInstance, request_id: str) -> RunVerdict:
     """Look at every run tagged with the request id (newest first)."""
-    runs = instance.get_runs(filters=RunsFilter(tags={TAG_REQUEST_ID: request_id}))
+    runs = [r.dagster_run for r in runs_by_request(instance, [request_id])[request_id]]
     if not runs:
         return RunVerdict(alive=False)
     for run in runs:
         if not run.is_finished:
             return RunVerdict(alive=True, run_id=run.run_id, status=run.status.value)
     latest = runs[0]
-    retrying = (
-        latest.status == DagsterRunStatus.FAILURE and latest.tags.get(WILL_RETRY_TAG) == "true"
-    )
-    return RunVerdict(alive=retrying, run_id=latest.run_id, status=latest.status.value)
+    return RunVerdict(alive=will_retry(latest), run_id=latest.run_id, status=latest.status.value)
 
 
 def finished_run_ids(instance: DagsterInstance, request_ids: Sequence[str]) -> list[str]:
     """Finished runs of these requests (one query; an unfinished run is never deleted)."""
-    if not request_ids:
-        return []
-    runs = instance.get_runs(filters=RunsFilter(tags={TAG_REQUEST_ID: list(request_ids)}))
-    return [run.run_id for run in runs if run.is_finished]
+    runs = runs_by_request(instance, request_ids)
+    return [r.dagster_run.run_id for rs in runs.values() for r in rs if r.dagster_run.is_finished]

@@ -10,7 +10,6 @@ from pydantic import Field
 TAG_REQUEST_ID = "media_analysis/request_id"
 TAG_MEDIA_TYPE = "media_analysis/media_type"
 TAG_SOURCE = "media_analysis/source"
-SOURCES = ("sensor", "graphql", "ui", "cli", "demo", "schedule", "test")
 
 
 class RequestConfig(Config):

@@ -9,44 +9,14 @@ burst of requests cannot exceed a provider's rate limit. Without a configured li
 is immediate.
 """
 
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from dagster import OpExecutionContext
-from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 
+from ..dagster_internals.concurrency import pool_slots
 from ..providers.base import AnalysisTask, ProviderResult
-
-
-class PoolTimeoutError(Exception):
-    """No slot of the provider's pool became free in time."""
-
-
-def pool_slots(
-    context: OpExecutionContext, *, max_wait_s: float = 900.0
-) -> Callable[[str], AbstractContextManager[None]]:
-    """A factory of ``with slot(pool):`` blocks for this step."""
-
-    @contextmanager
-    def slot(pool: str) -> Iterator[None]:
-        step_key = context.get_step_execution_context().step.key
-        key = f"{step_key}:{pool}:{uuid.uuid4().hex[:8]}"
-        with InstanceConcurrencyContext(context.instance, context.run) as concurrency:
-            deadline, delay = time.monotonic() + max_wait_s, 0.05
-            while not concurrency.claim(pool, key):
-                if time.monotonic() > deadline:
-                    raise PoolTimeoutError(f"no free slot in pool {pool} after {max_wait_s:.0f}s")
-                time.sleep(delay)
-                delay = min(1.0, delay * 2)
-            try:
-                yield
-            finally:
-                concurrency.free_step(key)
-
-    return slot
 
 
 class PooledProvider:

@@ -10,21 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-RESULT_TYPES = (
-    "transcription",
-    "vision_analysis",
-    "summary",
-    "classification",
-    "object_detection",
-    "scene_detection",
-    "audio_analysis",
-    "text_analysis",
-    "face_detection",
-    "motion_analysis",
-    "metadata_extraction",
-)
-PROVIDERS = ("minimax", "deepgram", "groq", "openai", "google", "anthropic", "internal")
-
 
 @dataclass(frozen=True)
 class AnalysisTask:

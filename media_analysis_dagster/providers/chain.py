@@ -66,17 +66,6 @@ class ChainOutcome:
     def cost_usd(self) -> float:
         return round(sum(a.cost_usd for a in self.attempts), 8)
 
-    def error_summary(self) -> str:
-        """One readable sentence for ``error_message`` when nothing succeeded."""
-        failed = [a for a in self.attempts if a.status != "success"]
-        if not failed:
-            return "no provider is configured for this task"
-        parts = "; ".join(f"{a.provider}: {a.error}" for a in failed)
-        return f"every provider failed ({parts})"
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        return [a.to_dict() for a in self.attempts]
-
 
 def _is_paid(provider: Provider) -> bool:
     return bool(getattr(provider, "paid", provider.name != "internal"))

@@ -100,6 +100,7 @@ class DeepgramProvider:
         self.price_overrides = price_overrides
         self._api_key = api_key  # never logged, returned or put in a repr
         self._client: Any = None
+        self._http: Any = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -122,10 +123,25 @@ class DeepgramProvider:
                 env = DeepgramClientEnvironment(
                     base=self.base_url, production=ws, agent=ws, agent_rest=self.base_url
                 )
+                import httpx
+
+                # Our own httpx client, so ``close()`` can release its connections.
+                self._http = httpx.Client(timeout=self.timeout_s, follow_redirects=True)
                 self._client = DeepgramClient(
-                    api_key=self._api_key, environment=env, timeout=self.timeout_s, max_retries=0
+                    api_key=self._api_key,
+                    environment=env,
+                    timeout=self.timeout_s,
+                    max_retries=0,
+                    httpx_client=self._http,
                 )
             return self._client
+
+    def close(self) -> None:
+        """Release the HTTP connections (the resource's teardown calls this)."""
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
+            self._http = self._client = None
 
     def analyze(self, task: AnalysisTask) -> ProviderResult:
         if not self.supports(task.result_type, task.media_type):

@@ -1,13 +1,12 @@
 """Which providers exist for a run, and in what order each result type tries them.
 
-A provider is enabled by its key alone (``OPENAI_API_KEY`` …, see DESIGN §3); the caller
-(``resources.py``) resolves keys and ``<PROVIDER>_BASE_URL`` from the environment and passes
-them in, so this module reads no environment and can be tested with plain dicts.
+A provider is enabled by its key alone (``OPENAI_API_KEY`` …, see DESIGN §3); ``settings.py``
+reads ``<PROVIDER>_BASE_URL`` and the resource receives the keys as ``EnvVar``s, and both are
+passed in here, so this module reads no environment and can be tested with plain dicts.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
 from .base import Provider
@@ -16,18 +15,6 @@ from .pricing import PriceOverrides
 from .specs import ALL_SPECS, OPENAI_COMPATIBLE_SPECS, ProviderSpec
 
 PROVIDER_SPECS: Mapping[str, ProviderSpec] = ALL_SPECS
-
-
-def keys_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """``{provider: key or None}`` from the documented key variables."""
-    env = os.environ if environ is None else environ
-    return {name: env.get(spec.key_env) or None for name, spec in PROVIDER_SPECS.items()}
-
-
-def base_urls_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """``{provider: <PROVIDER>_BASE_URL or None}``; None means the provider's own endpoint."""
-    env = os.environ if environ is None else environ
-    return {name: env.get(spec.base_url_env) or None for name, spec in PROVIDER_SPECS.items()}
 
 
 def build_providers(

@@ -10,20 +10,33 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .base import AnalysisTask, ProviderResult
 from .errors import BadRequestError, MalformedResponseError, UnsupportedTaskError
 from .wav_chunks import WavChunk, is_wav, iter_wav_chunks, shift_items, wav_duration
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
-    from .openai_compat import OpenAICompatibleProvider
+class TranscribingProvider(Protocol):
+    """What transcription needs of a provider (``TranscribingProvider`` is one); a
+    protocol rather than an import, so the client class and this module do not import each other.
+    """
+
+    name: str
+    max_upload_bytes: int
+
+    def client(self) -> Any: ...
+
+    def metadata(self, model: str, headers: Any, **extra: Any) -> dict[str, Any]: ...
+
+    def cost(
+        self, model: str, *, prompt: int = 0, completion: int = 0, seconds: float = 0.0
+    ) -> float: ...
 
 
-def _pieces(provider: OpenAICompatibleProvider, path: str) -> Iterable[WavChunk]:
+def _pieces(provider: TranscribingProvider, path: str) -> Iterable[WavChunk]:
     size = os.path.getsize(path)
     if size <= provider.max_upload_bytes:
         duration = wav_duration(path) if is_wav(path) else 0.0
@@ -38,7 +51,7 @@ def _pieces(provider: OpenAICompatibleProvider, path: str) -> Iterable[WavChunk]
 
 
 def _upload(
-    provider: OpenAICompatibleProvider, model: str, name: str, data: bytes, fmt: str, lang: Any
+    provider: TranscribingProvider, model: str, name: str, data: bytes, fmt: str, lang: Any
 ) -> tuple[dict[str, Any], str, Any]:
     """One transcription call; returns (body as a dict, format used, response headers)."""
     import openai
@@ -80,7 +93,7 @@ def _usage_numbers(usage: Any) -> tuple[float, int, int, int]:
 
 
 def transcribe_file(
-    provider: OpenAICompatibleProvider, task: AnalysisTask, model: str
+    provider: TranscribingProvider, task: AnalysisTask, model: str
 ) -> ProviderResult:
     path = task.audio_path
     if not path:

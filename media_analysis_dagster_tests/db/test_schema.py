@@ -11,8 +11,7 @@ import pytest
 from media_analysis_dagster.db.engine import build_engine
 from media_analysis_dagster.db.models import Base
 from media_analysis_dagster.db.schema import schema_files
-
-from .. import pg
+from media_analysis_fixtures import pg
 
 TABLES = ("media_analysis_requests", "media_analysis_results", "media_files", "contact_sheets")
 SEED_INDEXES = {
@@ -124,9 +123,12 @@ def test_orm_models_agree_with_schema_files(fresh_pg) -> None:
 
 
 def test_provider_layer_names_match_the_table_checks() -> None:
-    """``providers/`` may not import ``db/`` (DESIGN §2), so both list the allowed values."""
+    """Every provider and result type the provider layer can write is allowed by the seed's
+    CHECKs (the table constants are the one list; ``providers/`` does not repeat it)."""
     from media_analysis_dagster.db import constants
-    from media_analysis_dagster.providers import base
+    from media_analysis_dagster.providers.chain import DEFAULT_CHAINS
+    from media_analysis_dagster.providers.specs import ALL_SPECS
 
-    assert base.RESULT_TYPES == constants.RESULT_TYPES
-    assert base.PROVIDERS == constants.PROVIDERS
+    assert set(ALL_SPECS) | {"internal"} <= set(constants.PROVIDERS)
+    assert set(DEFAULT_CHAINS) <= set(constants.RESULT_TYPES)
+    assert all(set(chain) <= set(constants.PROVIDERS) for chain in DEFAULT_CHAINS.values())

@@ -14,6 +14,8 @@ from media_analysis_dagster.db.engine import build_engine
 from media_analysis_dagster.db.rows import NewFile, NewResult, NewSheet
 from media_analysis_dagster.db.store import Store
 
+from ..sensor_helpers import set_status
+
 
 def test_create_claim_complete(store: Store) -> None:
     row = store.create_request(
@@ -43,7 +45,7 @@ def test_create_claim_complete(store: Store) -> None:
 
 def test_fail_and_cancel_only_from_active_states(store: Store) -> None:
     rid = store.create_request(media_type="audio", media_url="https://e.com/a.mp3")["request_id"]
-    assert store.cancel_request(rid, "Cancelled by operator.", {"run_id": None})
+    assert store.end_request(rid, "cancelled", "Cancelled by operator.", {"run_id": None})
     assert store.get_status(rid) == "cancelled"
     assert not store.fail_request(rid, "late failure.", {"run_id": "r"})
     rid2 = store.create_request(media_type="audio", media_url="https://e.com/b.mp3")["request_id"]
@@ -96,7 +98,7 @@ def test_rows_inserted_by_plain_sql_get_database_defaults(store: Store) -> None:
         store,
         "INSERT INTO media_analysis_requests (media_type, media_path) VALUES ('video', '/n8n.mp4')",
     )
-    [row] = store.find_pending(limit=10)
+    [row] = store.find_requests("pending", limit=10)
     assert uuid.UUID(row["request_id"]) and row["created_at"] and row["user_metadata"] == {}
     assert row["provider_chain"] == [] and row["api_costs"] == {}
 
@@ -164,8 +166,12 @@ def test_list_filter_paginate_and_pending_order(store: Store) -> None:
     listing = store.list_requests(media_type="video", limit=1, offset=0)
     assert listing["total"] == 2 and listing["count"] == 1
     assert listing["requests"][0]["request_id"] == ids[2], "newest first"
-    assert [r["request_id"] for r in store.find_pending(limit=10)] == [ids[0], ids[1], ids[3]]
-    assert [r["request_id"] for r in store.find_pending(limit=1, offset=1)] == [ids[1]]
+    assert [r["request_id"] for r in store.find_requests("pending", limit=10)] == [
+        ids[0],
+        ids[1],
+        ids[3],
+    ]
+    assert [r["request_id"] for r in store.find_requests("pending", limit=1, offset=1)] == [ids[1]]
     assert store.list_requests(status="processing")["total"] == 1
 
 
@@ -221,7 +227,7 @@ def test_find_expired_pages_with_offset(store: Store) -> None:
     ids = []
     for i in range(3):
         rid = store.create_request(media_type="video", media_path=f"/{i}")["request_id"]
-        store.cancel_request(rid, "Cancelled.", {})
+        store.end_request(rid, "cancelled", "Cancelled.", {})
         _backdate(store, rid, created_at=old + timedelta(minutes=i))
         ids.append(rid)
     keep = {"cancelled": timedelta(days=7)}
@@ -254,7 +260,7 @@ def test_pending_page_oldest_first_without_json_columns(store: Store) -> None:
     ]
     _backdate(store, ids[2], created_at=now - timedelta(hours=1))  # committed late, older
     done = store.create_request(media_type="video", media_path="/d")["request_id"]
-    store.cancel_request(done, "Cancelled.", {})
+    store.end_request(done, "cancelled", "Cancelled.", {})
     first = store.pending_page(limit=2)
     assert [r["request_id"] for r in first] == [ids[2], ids[0]]
     assert [r["request_id"] for r in store.pending_page(limit=2, offset=2)] == [ids[1]]
@@ -298,13 +304,13 @@ def test_note_cancelled_fills_only_what_a_plain_update_left_empty(store: Store) 
     by_hand, by_store, pending = (
         store.create_request(media_type="video", media_path=f"/{i}")["request_id"] for i in range(3)
     )
-    store.set_status(by_hand, "cancelled")
+    set_status(store, by_hand, "cancelled")
     assert store.note_cancelled(by_hand, "Cancelled by hand.", {"run_id": "r1"})
     row = store.get_request(by_hand, with_children=False)
     assert row["completed_at"] and row["error_message"] == "Cancelled by hand."
     assert row["error_details"] == {"run_id": "r1"}
     assert not store.note_cancelled(by_hand, "Again.", {}), "filled once, never overwritten"
-    store.cancel_request(by_store, "Cancelled by n8n.", {"by": "n8n"})
+    store.end_request(by_store, "cancelled", "Cancelled by n8n.", {"by": "n8n"})
     assert not store.note_cancelled(by_store, "Other.", {})
     assert store.get_request(by_store, with_children=False)["error_message"] == "Cancelled by n8n."
     assert not store.note_cancelled(pending, "Nope.", {})

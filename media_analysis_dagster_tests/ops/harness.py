@@ -3,16 +3,28 @@ the test database and a temporary data dir, configured through the documented va
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterInstance, execute_job, reconstructable
+from dagster import DagsterInstance, build_reconstructable_job, execute_job
 
-from media_analysis_dagster.db.engine import get_engine
+from media_analysis_dagster.db.engine import connect_engine
 from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.ops.config import TAG_REQUEST_ID
+
+
+def _environment_key() -> str:
+    """The variables the definitions read when they load, as one string."""
+    names = sorted(
+        k
+        for k in os.environ
+        if k.startswith("MEDIA_ANALYSIS_") or k.endswith(("_API_KEY", "_BASE_URL"))
+    )
+    return json.dumps({k: os.environ[k] for k in names}, sort_keys=True)
 
 
 @dataclass
@@ -37,16 +49,14 @@ class Pipeline:
         )
 
     def execute(self, **kwargs: Any) -> RunOutcome:
-        from dagster._core.definitions.reconstruct import ReconstructableJob
-
-        from .jobs_for_test import wired_job
-
-        # Dagster caches the last loaded job; each test's environment must load afresh.
-        ReconstructableJob.get_definition.cache_clear()
-        ReconstructableJob.get_repository_definition.cache_clear()
-        with execute_job(
-            reconstructable(wired_job), instance=self.instance, raise_on_error=False, **kwargs
-        ) as result:
+        # Dagster caches a rebuilt job by its arguments: the environment as an argument makes
+        # each test's environment (provider keys, base URLs) load afresh.
+        job = build_reconstructable_job(
+            "media_analysis_dagster_tests.ops.jobs_for_test",
+            "wired_job",
+            reconstructable_kwargs={"environment": _environment_key()},
+        )
+        with execute_job(job, instance=self.instance, raise_on_error=False, **kwargs) as result:
             return RunOutcome(result.run_id, result.success, list(result.all_events))
 
     def request_of(self, result: RunOutcome) -> dict[str, Any] | None:
@@ -74,4 +84,4 @@ def make_pipeline(
     monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", db_url)
     monkeypatch.setenv("MEDIA_ANALYSIS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MEDIA_ANALYSIS_MEDIA_ROOTS", str(inbox))
-    return Pipeline(instance, Store(get_engine(db_url)), inbox, data_dir)
+    return Pipeline(instance, Store(connect_engine(db_url)), inbox, data_dir)

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from media_analysis_fixtures import make_video
 from media_analysis_dagster.providers.pricing import cost_for
-from media_analysis_dagster_tests.fake_providers import FakeProviders, FakeResponse
+from media_analysis_fixtures import make_video
+from media_analysis_fixtures.fake_providers import FakeProviders, FakeResponse
 
 from .harness import Pipeline
 

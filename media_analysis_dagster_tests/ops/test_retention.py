@@ -16,12 +16,12 @@ from sqlalchemy import update
 from media_analysis_dagster.db.models import MediaAnalysisRequest
 from media_analysis_dagster.db.rows import NewFile
 from media_analysis_dagster.db.store import Store
-from media_analysis_dagster.ops.cleanup import WILL_RETRY_TAG
+from media_analysis_dagster.jobs.retention import retention_cleanup_job
 from media_analysis_dagster.ops.config import TAG_REQUEST_ID
 from media_analysis_dagster.ops.retention import RetentionConfig
 from media_analysis_dagster.resources import DatabaseResource, FileStorageResource
-from media_analysis_dagster.retention_job import retention_cleanup_job
 
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run it will retry
 NOW = datetime.now(UTC)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from media_analysis_dagster_tests.fake_providers import FakeProviders
+from media_analysis_fixtures.fake_providers import FakeProviders
 
 FAST_RETRIES = {"base_delay": 0.01, "max_delay": 0.05}
 SECRET = "sk-SECRET-never-leak-0123456789"

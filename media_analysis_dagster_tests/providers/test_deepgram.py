@@ -14,7 +14,7 @@ from media_analysis_dagster.providers.errors import (
     ProviderServerError,
     RateLimitedError,
 )
-from media_analysis_dagster_tests.fake_providers import FakeResponse
+from media_analysis_fixtures.fake_providers import FakeResponse
 
 from .conftest import SECRET
 

@@ -17,7 +17,7 @@ from media_analysis_dagster.providers.errors import (
 from media_analysis_dagster.providers.openai_compat import OpenAICompatibleProvider
 from media_analysis_dagster.providers.pricing import cost_for
 from media_analysis_dagster.providers.specs import ALL_SPECS
-from media_analysis_dagster_tests.fake_providers import FakeResponse
+from media_analysis_fixtures.fake_providers import FakeResponse
 
 from .conftest import SECRET
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from media_analysis_dagster import settings
 from media_analysis_dagster.providers.chain import DEFAULT_CHAINS
 from media_analysis_dagster.providers.errors import (
     AuthenticationError,
@@ -23,12 +24,7 @@ from media_analysis_dagster.providers.errors import (
     error_for_status,
 )
 from media_analysis_dagster.providers.pricing import Price, cost_for, is_priced
-from media_analysis_dagster.providers.registry import (
-    base_urls_from_env,
-    build_providers,
-    chain_for,
-    keys_from_env,
-)
+from media_analysis_dagster.providers.registry import build_providers, chain_for
 from media_analysis_dagster.providers.retry import (
     backoff_delay,
     call_with_retries,
@@ -153,9 +149,9 @@ def test_build_providers_only_with_keys_and_chain_order():
 
 def test_env_helpers():
     env = {"GEMINI_API_KEY": "g", "GOOGLE_BASE_URL": "http://x", "OPENAI_API_KEY": ""}
-    assert keys_from_env(env)["google"] == "g" and keys_from_env(env)["openai"] is None
-    assert base_urls_from_env(env)["google"] == "http://x"
-    assert base_urls_from_env(env)["deepgram"] is None
+    assert settings.providers_with_keys(env) == ["google"]  # an empty key is no key
+    assert settings.provider_base_urls(env)["google"] == "http://x"
+    assert "deepgram" not in settings.provider_base_urls(env)
 
 
 def test_importing_providers_does_not_import_the_sdks():
@@ -172,7 +168,7 @@ def test_importing_providers_does_not_import_the_sdks():
 
 def test_main_prints_exports():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "media_analysis_dagster_tests.fake_providers", "--port", "0"],
+        [sys.executable, "-m", "media_analysis_fixtures.fake_providers", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

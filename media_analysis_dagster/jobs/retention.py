@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dagster import in_process_executor, job
 
-from .ops.retention import delete_expired_requests, fail_stuck_requests, plan_retention
+from ..ops.retention import delete_expired_requests, fail_stuck_requests, plan_retention
 
 MAINTENANCE_TAG = "media_analysis/maintenance"
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dagster import job
 
-from .executor import threaded_in_process_executor
-from .ops.analyze import analyze, plan_analyses
-from .ops.complete import aggregate, complete_request
-from .ops.extract import extract_audio, extract_document
-from .ops.fetch import fetch_media
-from .ops.hooks import mark_request_failed
-from .ops.register import register_request
-from .ops.video import build_contact_sheets, extract_frames
+from ..dagster_internals.executor import threaded_in_process_executor
+from ..ops.analyze import analyze, plan_analyses
+from ..ops.complete import aggregate, complete_request
+from ..ops.extract import extract_audio, extract_document
+from ..ops.fetch import fetch_media
+from ..ops.hooks import mark_request_failed
+from ..ops.register import register_request
+from ..ops.video import build_contact_sheets, extract_frames
 
 
 @job(

@@ -21,13 +21,12 @@ requests/min. Each engine is switched to a small pool with Dagster's own
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from typing import Any
 
 from dagster import Field
-from dagster._core.storage.base_storage import DagsterStorage
-from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+from .. import settings
+from .private_api import ConfigurableClass, ConfigurableClassData, DagsterStorage, load
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,10 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
     def from_config_value(  # type: ignore[override]
         cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
     ) -> DagsterStorage:
-        url = os.environ.get(config_value["postgres_url_env"], "").strip()
+        chosen = settings.dagster_storage(
+            config_value["postgres_url_env"], config_value["sqlite_base_dir_env"]
+        )
+        url = chosen.postgres_url
         if url:
             from dagster_postgres import DagsterPostgresStorage
 
@@ -65,17 +67,16 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
                         max_overflow=config_value["pool_max_overflow"],
                     )
             return storage
-        if os.environ.get("MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES", "").lower() in {"1", "true"}:
+        if chosen.require_postgres:
             raise RuntimeError(
                 f"{config_value['postgres_url_env']} is not set, and "
                 "MEDIA_ANALYSIS_REQUIRE_DAGSTER_POSTGRES forbids the SQLite fallback."
             )
-        from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
-
-        base = os.environ.get(config_value["sqlite_base_dir_env"]) or tempfile.gettempdir()
+        DagsterSqliteStorage = load("dagster._core.storage.sqlite_storage", "DagsterSqliteStorage")
+        base = chosen.sqlite_base_dir
         log.debug(
             "%s is not set: Dagster storage is SQLite under %s",
             config_value["postgres_url_env"],
             base,
         )
-        return DagsterSqliteStorage.from_local(os.path.join(base, "storage"), inst_data=inst_data)
+        return DagsterSqliteStorage.from_local(str(base / "storage"), inst_data=inst_data)

@@ -24,11 +24,12 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRun, RunsFilter
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRun
 
-from .ops.config import TAG_REQUEST_ID
+from ..dagster_internals.run_worker_crash import crash_explanation
+from ..ops.config import TAG_REQUEST_ID
+from ..ops.request_runs import runs_by_request, will_retry
 
-WILL_RETRY_TAG = "dagster/will_retry"  # dagster._core.storage.tags.WILL_RETRY_TAG
 TAG_ROW_SYNCED = "media_analysis/row_synced"
 NOT_OWNER_ERRORS = {"RequestNotPendingError", "RequestNotFoundError", "RequestStateError"}
 _QUALIFIED = re.compile(r"^\w+(\.\w+)+: ")  # "package.module.SomeError: "
@@ -43,7 +44,7 @@ HINTS = {
 }
 
 if TYPE_CHECKING:
-    from .db.store import Store
+    from ..db.store import Store
 
 
 def request_id_of(run: DagsterRun) -> str | None:
@@ -81,29 +82,6 @@ def _step_failures(instance: DagsterInstance, run_id: str) -> Sequence[DagsterEv
     return [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
 
 
-_CRASH_PREFIX = "Run execution process for"
-
-
-def _crash_explanation(instance: DagsterInstance, run_id: str) -> str | None:
-    """The code server's note on a run worker that died (``… was terminated by signal 9``).
-
-    Dagster records no failure reason for a killed worker, only this engine event right before
-    the run failure; without it the row would say "marked as failed from outside the execution
-    context", which tells an operator nothing.
-    """
-    records = instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False, limit=10
-    ).records
-    for record in records:
-        message = record.event_log_entry.user_message or ""
-        if record.event_log_entry.dagster_event is not None:
-            message = record.event_log_entry.dagster_event.message or message
-        message = re.sub(r"^\[[^\]]*\]\s*", "", message)  # "[DagsterApiServer] ..."
-        if message.startswith(_CRASH_PREFIX):
-            return message
-    return None
-
-
 def describe_failure(
     instance: DagsterInstance, run: DagsterRun, event: DagsterEvent
 ) -> tuple[str, dict[str, Any]]:
@@ -116,7 +94,7 @@ def describe_failure(
     source = step_event.event_specific_data if step_event else data
     error = _root_error(getattr(source, "error", None))
     reason = getattr(getattr(data, "failure_reason", None), "value", None)
-    crash = None if error is not None or reason else _crash_explanation(instance, run.run_id)
+    crash = None if error is not None or reason else crash_explanation(instance, run.run_id)
     if error is not None:
         message, error_type = _sentence(error.message), error.cls_name
     elif crash is not None:
@@ -155,16 +133,9 @@ def _by_hand(run: DagsterRun) -> str:
 
 
 def newer_run_exists(instance: DagsterInstance, run: DagsterRun, request_id: str) -> bool:
-    records = instance.get_run_records(
-        filters=RunsFilter(job_name=run.job_name, tags={TAG_REQUEST_ID: request_id})
-    )
-    mine = next((r for r in records if r.dagster_run.run_id == run.run_id), None)
-    if mine is None:
-        return False
-    return any(
-        (r.create_timestamp, r.storage_id) > (mine.create_timestamp, mine.storage_id)
-        for r in records
-    )
+    records = runs_by_request(instance, [request_id], run.job_name)[request_id]
+    ids = [r.dagster_run.run_id for r in records]  # newest first
+    return run.run_id in ids and ids[0] != run.run_id
 
 
 def _update_row(
@@ -206,7 +177,7 @@ def sync_ended_run(
     if request_id is None:
         return "no request id: the run ended before it had a row"
     fresh = instance.get_run_by_id(run.run_id) or run
-    if status == "failed" and fresh.tags.get(WILL_RETRY_TAG) == "true":
+    if status == "failed" and will_retry(fresh):
         return f"request {request_id} left alone: run will be retried"
     outcome = _update_row(store, instance, fresh, request_id, status, message, details)
     instance.add_run_tags(run.run_id, {TAG_ROW_SYNCED: "true"})

@@ -28,20 +28,25 @@ from contextlib import ExitStack
 from typing import Any
 
 from dagster import Field, Int, executor
-from dagster._core.events import DagsterEvent, EngineEventData
-from dagster._core.execution.api import ExecuteRunWithPlanIterable
-from dagster._core.execution.context.system import PlanExecutionContext, PlanOrchestrationContext
-from dagster._core.execution.context_creation_job import PlanExecutionContextManager
-from dagster._core.execution.plan.active import ActiveExecution
-from dagster._core.execution.plan.execute_plan import (
-    _trigger_hook,
+
+from .private_api import (
+    ActiveExecution,
+    DagsterEvent,
+    DagsterExecutionInterruptedError,
+    EngineEventData,
+    ExecuteRunWithPlanIterable,
+    ExecutionPlan,
+    Executor,
+    InstanceConcurrencyContext,
+    PlanExecutionContext,
+    PlanExecutionContextManager,
+    PlanOrchestrationContext,
+    RetryMode,
     dagster_event_sequence_for_step,
+    get_retries_config,
+    serializable_error_info_from_exc_info,
+    trigger_hook,
 )
-from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
-from dagster._core.execution.plan.plan import ExecutionPlan
-from dagster._core.execution.retries import RetryMode, get_retries_config
-from dagster._core.executor.base import Executor
-from dagster._utils.error import serializable_error_info_from_exc_info
 
 _DONE = object()
 
@@ -179,10 +184,8 @@ class ThreadedInProcessExecutor(Executor):
                 for event in active.plan_events_iterator(job_context):
                     step_events.append(event)
                     yield event
-                yield from _trigger_hook(step_context, step_events)
+                yield from trigger_hook(step_context, step_events)
             if stopping:
-                from dagster._core.errors import DagsterExecutionInterruptedError
-
                 raise DagsterExecutionInterruptedError()
 
 

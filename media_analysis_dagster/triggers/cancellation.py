@@ -28,7 +28,7 @@ from .run_sync import describe_cancellation, request_id_of
 STOPPABLE = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTED]
 
 if TYPE_CHECKING:
-    from .db.store import Store
+    from ..db.store import Store
 
 
 def _cancel(instance: DagsterInstance, run: DagsterRun, log: logging.Logger) -> bool:

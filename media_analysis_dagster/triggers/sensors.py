@@ -49,7 +49,6 @@ past that run; the retention job's reaper fails rows left ``processing`` by dead
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 from dagster import (
@@ -66,11 +65,12 @@ from dagster import (
     sensor,
 )
 
+from .. import settings
+from ..jobs import media_analysis_job
+from ..ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
+from ..resources import DatabaseResource
 from .cancellation import cancel_runs_of_cancelled_rows
-from .jobs import media_analysis_job
-from .ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
 from .pending_scan import Launch, scan_pending
-from .resources import DatabaseResource
 from .run_sync import describe_cancellation, describe_failure, sync_ended_run
 
 PAGE_SIZE = 200
@@ -78,22 +78,8 @@ MAX_SCANNED = 5000
 TIME_BUDGET_S = 40.0
 
 
-def env_int(name: str, default: int, minimum: int = 1) -> int:
-    """A positive whole-number setting; a typo fails the code location load loudly."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, not {value}.")
-    return value
-
-
 def batch_size() -> int:
-    return env_int("MEDIA_ANALYSIS_SENSOR_BATCH", 50)
+    return settings.SensorSettings.from_env().batch
 
 
 def run_request(launch: Launch) -> RunRequest:
@@ -111,7 +97,7 @@ def run_request(launch: Launch) -> RunRequest:
 
 @sensor(
     job=media_analysis_job,
-    minimum_interval_seconds=env_int("MEDIA_ANALYSIS_SENSOR_INTERVAL_S", 2),
+    minimum_interval_seconds=settings.SensorSettings.from_env().interval_s,
     default_status=DefaultSensorStatus.RUNNING,
     description="Launch one run per pending episode of each media_analysis_requests row, "
     "oldest first.",
@@ -183,7 +169,7 @@ def canceled_run_sync_sensor(context: RunStatusSensorContext, database: Database
 
 
 @sensor(
-    minimum_interval_seconds=env_int("MEDIA_ANALYSIS_CANCELLATION_INTERVAL_S", 15),
+    minimum_interval_seconds=settings.SensorSettings.from_env().cancellation_interval_s,
     default_status=DefaultSensorStatus.RUNNING,
     description="Stop the queued or started run of every request set to 'cancelled'.",
 )

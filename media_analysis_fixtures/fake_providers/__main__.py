@@ -1,4 +1,4 @@
-"""Serve the fake providers: ``python -m media_analysis_dagster_tests.fake_providers --port 8765``.
+"""Serve the fake providers: ``python -m media_analysis_fixtures.fake_providers --port 8765``.
 
 Prints the ``export`` lines that point every provider at the server (and fake keys, which the
 server accepts whatever their value), then serves until interrupted.

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dagster import DagsterInstance, DagsterRunStatus, RunRecord, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, RunRecord
 
-from .ops.config import TAG_REQUEST_ID
+from ..ops.request_runs import runs_by_request, will_retry
 from .run_sync import TAG_ROW_SYNCED
 
 RUN_KEY_TAG = "dagster/run_key"  # dagster._core.storage.tags.RUN_KEY_TAG
@@ -68,7 +68,7 @@ def episode_of(row: Mapping[str, Any], records: Sequence[RunRecord]) -> int | st
     if any(not r.dagster_run.is_finished for r in records):
         return "in flight"
     latest = max(records, key=lambda r: (r.create_timestamp, r.storage_id))
-    if latest.dagster_run.is_complete_and_waiting_to_retry:
+    if will_retry(latest.dagster_run):
         return "in flight"
     run = latest.dagster_run
     ended: datetime | None = row["completed_at"]
@@ -80,24 +80,6 @@ def episode_of(row: Mapping[str, Any], records: Sequence[RunRecord]) -> int | st
     while f"{row['request_id']}:{n}" in used:
         n += 1
     return n
-
-
-def runs_by_request(
-    instance: DagsterInstance, job_name: str, request_ids: Sequence[str]
-) -> dict[str, list[RunRecord]]:
-    """Every run of the job tagged with one of the ids, in one query (tag value lists are an
-    ``IN`` on the indexed ``run_tags(key, value)``)."""
-    out: dict[str, list[RunRecord]] = {rid: [] for rid in request_ids}
-    if not request_ids:
-        return out
-    records = instance.get_run_records(
-        filters=RunsFilter(job_name=job_name, tags={TAG_REQUEST_ID: list(request_ids)})
-    )
-    for record in records:
-        rid = record.dagster_run.tags.get(TAG_REQUEST_ID)
-        if rid in out:
-            out[rid].append(record)
-    return out
 
 
 def scan_pending(
@@ -128,7 +110,7 @@ def scan_pending(
         rows = [r for r in page_rows if r["request_id"] not in seen]
         seen.update(r["request_id"] for r in rows)
         scan.scanned += len(rows)
-        runs = runs_by_request(instance, job_name, [r["request_id"] for r in rows])
+        runs = runs_by_request(instance, [r["request_id"] for r in rows], job_name)
         candidates: list[Launch] = []
         for row in rows:
             verdict = episode_of(row, runs[row["request_id"]])
