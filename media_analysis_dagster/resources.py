@@ -17,6 +17,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from . import settings
+from .contracts import ArtifactRef
 
 if TYPE_CHECKING:
     from .db.store import Store
@@ -90,6 +91,26 @@ class FileStorageResource(ConfigurableResource):
             shutil.rmtree(path)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def stored(
+        self, path: Path, *, mime_type: str | None = None, sha256: str | None = None
+    ) -> ArtifactRef:
+        """The reference to a file a step wrote in its folder; local storage keeps it there,
+        so the key is its path. ``sha256`` is computed unless the caller hashed while copying."""
+        import hashlib
+        import mimetypes
+
+        if sha256 is None:
+            with path.open("rb") as fh:
+                sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+        return ArtifactRef(
+            location="local",
+            key=str(path),
+            size_bytes=path.stat().st_size,
+            sha256=sha256,
+            mime_type=mime_type or mimetypes.guess_type(path.name)[0],
+            local_path=str(path),
+        )
 
     def is_inside(self, path: str | Path) -> bool:
         root = self.root().resolve()

@@ -98,6 +98,47 @@ class ThreadedInProcessExecutor(Executor):
             )
         )
 
+    def _launch(
+        self, active: Any, job_context: Any, running: dict[str, Any], work: Any
+    ) -> Iterator[DagsterEvent]:
+        """Start every ready step (up to ``max_concurrent``) on its own daemon thread."""
+        steps = active.get_steps_to_execute(limit=self.max_concurrent - len(running))
+        yield from active.concurrency_event_iterator(job_context)
+        for step in steps:
+            step_context = job_context.for_step(step, active.get_known_state())
+            running[step.key] = (step_context, [])
+            threading.Thread(
+                target=work,
+                args=(step.key, step_context),
+                name=f"dagster-step-{step.key}",
+                daemon=True,
+            ).start()
+
+    def _on_item(
+        self, active: Any, job_context: Any, running: dict[str, Any], key: str, item: Any
+    ) -> Iterator[DagsterEvent]:
+        """Pass on one step event; when the step is done, its plan events and hooks."""
+        step_context, step_events = running[key]
+        if isinstance(item, _Crash):
+            error = serializable_error_info_from_exc_info(item.exc_info)
+            yield DagsterEvent.engine_event(
+                step_context,
+                f"Unexpected error in the thread of step {key}",
+                EngineEventData.engine_error(error),
+            )
+            raise item.exc_info[1]
+        if item is not _DONE:
+            step_events.append(item)
+            yield item
+            active.handle_event(item)
+            return
+        del running[key]
+        active.verify_complete(job_context, key)
+        for event in active.plan_events_iterator(job_context):
+            step_events.append(event)
+            yield event
+        yield from trigger_hook(step_context, step_events)
+
     def _iterate(
         self, job_context: PlanExecutionContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
@@ -146,17 +187,7 @@ class ThreadedInProcessExecutor(Executor):
                         EngineEventData.interrupted(list(running)),
                     )
                 if not stopping:
-                    steps = active.get_steps_to_execute(limit=self.max_concurrent - len(running))
-                    yield from active.concurrency_event_iterator(job_context)
-                    for step in steps:
-                        step_context = job_context.for_step(step, active.get_known_state())
-                        running[step.key] = (step_context, [])
-                        threading.Thread(
-                            target=work,
-                            args=(step.key, step_context),
-                            name=f"dagster-step-{step.key}",
-                            daemon=True,
-                        ).start()
+                    yield from self._launch(active, job_context, running, work)
                 if not running:
                     if not stopping and not active.is_complete:
                         active.sleep_til_ready()
@@ -165,26 +196,7 @@ class ThreadedInProcessExecutor(Executor):
                     key, item = events.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                step_context, step_events = running[key]
-                if isinstance(item, _Crash):
-                    error = serializable_error_info_from_exc_info(item.exc_info)
-                    yield DagsterEvent.engine_event(
-                        step_context,
-                        f"Unexpected error in the thread of step {key}",
-                        EngineEventData.engine_error(error),
-                    )
-                    raise item.exc_info[1]
-                if item is not _DONE:
-                    step_events.append(item)
-                    yield item
-                    active.handle_event(item)
-                    continue
-                del running[key]
-                active.verify_complete(job_context, key)
-                for event in active.plan_events_iterator(job_context):
-                    step_events.append(event)
-                    yield event
-                yield from trigger_hook(step_context, step_events)
+                yield from self._on_item(active, job_context, running, key, item)
             if stopping:
                 raise DagsterExecutionInterruptedError()
 

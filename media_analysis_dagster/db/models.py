@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
     DateTime,
@@ -24,13 +23,10 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
-    String,
-    Text,
     Uuid,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .constants import (
@@ -42,8 +38,9 @@ from .constants import (
     STATUSES,
     STORAGE_LOCATIONS,
 )
+from .safe_types import SafeJson, SafeString, SafeText
 
-JsonB = JSON().with_variant(JSONB(), "postgresql")
+JsonB = SafeJson()
 NOW = func.now()
 NEW_UUID = text("gen_random_uuid()")
 
@@ -80,23 +77,23 @@ class MediaAnalysisRequest(Base):
     )
 
     request_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
-    media_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    media_type: Mapped[str] = mapped_column(SafeString(20), nullable=False)
     status: Mapped[str] = mapped_column(
-        String(30), nullable=False, server_default=text("'pending'")
+        SafeString(30), nullable=False, server_default=text("'pending'")
     )
-    prompt: Mapped[str | None] = mapped_column(Text)
-    media_url: Mapped[str | None] = mapped_column(Text)
-    media_path: Mapped[str | None] = mapped_column(Text)
+    prompt: Mapped[str | None] = mapped_column(SafeText)
+    media_url: Mapped[str | None] = mapped_column(SafeText)
+    media_path: Mapped[str | None] = mapped_column(SafeText)
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     processing_time_ms: Mapped[int | None] = mapped_column(Integer)
     confidence_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
-    error_message: Mapped[str | None] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(SafeText)
     error_details: Mapped[dict[str, Any] | None] = mapped_column(JsonB)
     user_metadata: Mapped[dict[str, Any] | None] = mapped_column(JsonB, server_default=text("'{}'"))
-    created_by: Mapped[str | None] = mapped_column(String(100))
-    source_endpoint: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str | None] = mapped_column(SafeString(100))
+    source_endpoint: Mapped[str | None] = mapped_column(SafeString(100))
     provider_chain: Mapped[list[Any] | None] = mapped_column(JsonB, server_default=text("'[]'"))
     api_costs: Mapped[dict[str, Any] | None] = mapped_column(JsonB, server_default=text("'{}'"))
 
@@ -124,10 +121,10 @@ class MediaAnalysisResult(Base):
 
     result_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
     request_id: Mapped[uuid.UUID] = mapped_column(Uuid, _request_fk(__tablename__), nullable=False)
-    result_type: Mapped[str] = mapped_column(String(50), nullable=False)
-    provider: Mapped[str] = mapped_column(String(50), nullable=False)
-    model_name: Mapped[str | None] = mapped_column(String(100))
-    content: Mapped[str | None] = mapped_column(Text)
+    result_type: Mapped[str] = mapped_column(SafeString(50), nullable=False)
+    provider: Mapped[str] = mapped_column(SafeString(50), nullable=False)
+    model_name: Mapped[str | None] = mapped_column(SafeString(100))
+    content: Mapped[str | None] = mapped_column(SafeText)
     content_json: Mapped[Any | None] = mapped_column(JsonB)
     confidence_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     processing_time_ms: Mapped[int | None] = mapped_column(Integer)
@@ -154,19 +151,21 @@ class MediaFile(Base):
 
     file_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
     request_id: Mapped[uuid.UUID] = mapped_column(Uuid, _request_fk(__tablename__), nullable=False)
-    file_type: Mapped[str] = mapped_column(String(30), nullable=False)
-    file_path: Mapped[str] = mapped_column(Text, nullable=False)
-    file_name: Mapped[str | None] = mapped_column(String(255))
+    file_type: Mapped[str] = mapped_column(SafeString(30), nullable=False)
+    file_path: Mapped[str] = mapped_column(SafeText, nullable=False)
+    file_name: Mapped[str | None] = mapped_column(SafeString(255))
     file_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    mime_type: Mapped[str | None] = mapped_column(String(100))
+    mime_type: Mapped[str | None] = mapped_column(SafeString(100))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     duration_seconds: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
     frame_number: Mapped[int | None] = mapped_column(Integer)
     sequence_order: Mapped[int | None] = mapped_column(Integer)
-    checksum: Mapped[str | None] = mapped_column(String(64))
-    storage_location: Mapped[str | None] = mapped_column(String(50), server_default=text("'local'"))
-    remote_url: Mapped[str | None] = mapped_column(Text)
+    checksum: Mapped[str | None] = mapped_column(SafeString(64))
+    storage_location: Mapped[str | None] = mapped_column(
+        SafeString(50), server_default=text("'local'")
+    )
+    remote_url: Mapped[str | None] = mapped_column(SafeText)
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
 
     request: Mapped[MediaAnalysisRequest] = relationship(back_populates="files")
@@ -200,7 +199,7 @@ class ContactSheet(Base):
     thumbnail_width: Mapped[int | None] = mapped_column(Integer)
     thumbnail_height: Mapped[int | None] = mapped_column(Integer)
     generation_method: Mapped[str | None] = mapped_column(
-        String(50), server_default=text("'ffmpeg'")
+        SafeString(50), server_default=text("'ffmpeg'")
     )
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
 

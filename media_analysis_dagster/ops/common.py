@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import mimetypes
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetKey, AssetMaterialization, OpExecutionContext
+from dagster import AssetKey, AssetMaterialization, Failure, MetadataValue, OpExecutionContext
 
-from ..db.rows import NewFile
-from .config import TAG_MEDIA_TYPE, TAG_REQUEST_ID
+from ..errors import MediaAnalysisError, describe, error_details
+from ..media.errors import MediaError
+from .config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
 
 # Steps that write files: step -> (folder under requests/<id>/, media_files.file_type values).
 # ``begin_file_step`` and the failure hook both read it, so the two cannot disagree.
@@ -28,8 +31,14 @@ def run_request_id(context: Any) -> str | None:
     return run.tags.get(TAG_REQUEST_ID) if run else None
 
 
-def tag_run(context: OpExecutionContext, request_id: str, media_type: str | None) -> None:
+def tag_run(
+    context: OpExecutionContext, request_id: str, media_type: str | None, source: str | None = None
+) -> None:
+    """The run's tags: request id and media type, and ``media_analysis/source`` for a run
+    launched without one (the launchpad), so every run carries all three (DESIGN §3)."""
     tags = {TAG_REQUEST_ID: request_id}
+    if source and TAG_SOURCE not in context.run.tags:
+        tags[TAG_SOURCE] = source
     if media_type:
         tags[TAG_MEDIA_TYPE] = media_type
     current = context.run.tags
@@ -68,14 +77,45 @@ def materialize(context: OpExecutionContext, table: str, request_id: str, **meta
     )
 
 
-def file_row(path: Path, file_type: str, *, mime_type: str | None = None, **fields: Any) -> NewFile:
-    """A ``media_files`` row for a file we just wrote (size from disk, name from the path)."""
-    mime = mime_type or mimetypes.guess_type(path.name)[0]
-    return NewFile(
-        file_type=file_type,
-        file_path=str(path),
-        file_name=path.name[:255],
-        file_size_bytes=path.stat().st_size,
-        mime_type=mime,
-        **fields,
-    )
+# The errors a step raises on purpose: their message is one sentence for an operator, so the UI
+# shows it as the step's failure (a ``dagster.Failure``) instead of a stack trace. Anything
+# else is a bug and keeps its traceback.
+READABLE_ERRORS: tuple[type[BaseException], ...] = (MediaError, MediaAnalysisError)
+
+
+def _failure(exc: BaseException, op_name: str) -> Failure:
+    details = error_details(exc, run_id=None, step=op_name)
+    details.pop("run_id")
+    metadata = {k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in details.items()}
+    return Failure(description=describe(exc), metadata=metadata, allow_retries=False)
+
+
+def readable_failures(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Raise the step's own errors as ``dagster.Failure(description=<one sentence>)`` with the
+    structured details as metadata; the original stays the ``__cause__`` for the failure hook."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except READABLE_ERRORS as exc:
+                raise _failure(exc, fn.__name__) from exc
+
+        return generator
+
+    @functools.wraps(fn)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except READABLE_ERRORS as exc:
+            raise _failure(exc, fn.__name__) from exc
+
+    return plain
+
+
+def original_error(exc: BaseException | None) -> BaseException | None:
+    """The step's own exception behind a ``readable_failures`` ``Failure``."""
+    if isinstance(exc, Failure) and exc.__cause__ is not None:
+        return exc.__cause__
+    return exc

@@ -5,125 +5,153 @@ from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
+from ..contracts import (
+    AnalysisSummary,
+    Branch,
+    CompletedRequest,
+    DocumentText,
+    FetchedMedia,
+    RequestSpec,
+    TaskOutcome,
+)
 from ..errors import NothingProducedError
+from ..providers.base import ProviderResult
 from ..resources import DatabaseResource, ProvidersResource
-from .analyze import build_task, result_row
-from .common import materialize, resume_if_reexecution
+from .common import materialize, readable_failures, resume_if_reexecution
+from .planning import build_task
 from .pools import pooled
+from .to_rows import result_row
 
 
-def _costs(attempts: list[dict[str, Any]]) -> dict[str, Any]:
+def costs(attempts: list[dict[str, Any]]) -> dict[str, Any]:
     per: dict[str, float] = {}
     for a in attempts:
         per[a["provider"]] = round(per.get(a["provider"], 0.0) + float(a.get("cost_usd") or 0), 6)
     return {**per, "total": round(sum(per.values()), 6), "currency": "USD"}
 
 
-def _confidence(results: list[dict[str, Any]]) -> float | None:
+def mean_confidence(results: list[ProviderResult]) -> float | None:
     """Mean confidence of the results that have one; None when none does."""
-    values = [r["confidence"] for r in results if r.get("confidence") is not None]
+    values = [r.confidence for r in results if r.confidence is not None]
     return round(sum(values) / len(values), 4) if values else None
 
 
-@op(description="Write one summary over all results (summary fallback chain).")
-def aggregate(
-    context: OpExecutionContext,
-    request: dict[str, Any],
-    media: dict[str, Any],
-    branches: list[dict[str, Any]],
-    outcomes: list[dict[str, Any]],
-    database: DatabaseResource,
+def summarize(
+    request: RequestSpec,
+    media: FetchedMedia,
+    branches: list[Branch],
+    results: list[ProviderResult],
     providers: ProvidersResource,
-) -> Output[dict[str, Any]]:
+    spent_usd: float,
+    context: OpExecutionContext,
+) -> tuple[ProviderResult | None, list[dict[str, Any]]]:
+    """Run the summary fallback chain over every result; ``(summary, attempts)``."""
     from ..providers.chain import Budget, run_chain
 
-    request_id = request["request_id"]
-    resume_if_reexecution(context, database.store, request_id)
-    results = [r for o in outcomes for r in o["results"]]
-    attempts = [a for o in outcomes for a in o["attempts"]]
-    if not results:
-        raise NothingProducedError(
-            f"No analysis produced a result for request {request_id}: "
-            + "; ".join(f"{a['provider']} {a['result_type']}: {a['error']}" for a in attempts)
-        )
-    base = build_task(request, media, branches, "summary")
+    task = build_task(request, media, branches, "summary")
+    doc = next((b for b in branches if isinstance(b, DocumentText)), None)
     task = replace(
-        base,
+        task,
+        document_text=doc.text.path.read_text(encoding="utf-8") if doc else None,
         prior_results=tuple(
-            {k: r.get(k) for k in ("result_type", "provider", "content", "content_json")}
+            {
+                "result_type": r.result_type,
+                "provider": r.provider,
+                "content": r.content,
+                "content_json": r.content_json,
+            }
             for r in results
         ),
     )
-    chain = pooled(providers.chain("summary", request.get("providers")), context)
+    chain = pooled(providers.chain("summary", list(request.providers or []) or None), context)
     outcome = run_chain(
         task,
         chain,
-        budget=Budget(providers.budget_usd, database.store.spent_usd(request_id)),
+        budget=Budget(providers.budget_usd, spent_usd),
         retry_kwargs=providers.retry_kwargs(),
     )
-    attempts += [{**a.to_dict(), "task": "summary"} for a in outcome.attempts]
-    summary = outcome.result
+    return outcome.result, [{**a.to_dict(), "task": "summary"} for a in outcome.attempts]
+
+
+@op(description="Write one summary over all results (summary fallback chain).")
+@readable_failures
+def aggregate(
+    context: OpExecutionContext,
+    request: RequestSpec,
+    media: FetchedMedia,
+    branches: list[Branch],
+    outcomes: list[TaskOutcome],
+    database: DatabaseResource,
+    providers: ProvidersResource,
+) -> Output[AnalysisSummary]:
+    rid, store = request.request_id, database.store
+    resume_if_reexecution(context, store, rid)
+    results = [r for o in outcomes for r in o.results]
+    attempts = [a for o in outcomes for a in o.attempts]
+    if not results:
+        raise NothingProducedError(
+            f"No analysis produced a result for request {rid}: "
+            + "; ".join(f"{a['provider']} {a['result_type']}: {a['error']}" for a in attempts)
+        )
+    summary, tried = summarize(
+        request, media, branches, results, providers, store.spent_usd(rid), context
+    )
+    attempts += tried
     if summary is not None:
-        database.store.replace_rows(
-            request_id, result_tasks=["summary"], results=[result_row(summary, "summary")]
-        )
-        materialize(
-            context,
-            "media_analysis_results",
-            request_id,
-            result_types="summary",
-            provider=summary.provider,
-        )
-    failures = [a for a in attempts if a["status"] != "success"]
-    missing = sorted({o["key"] for o in outcomes if not o["results"]})
-    api_costs = _costs(attempts)
-    data = {
-        "provider_chain": attempts,
-        "api_costs": api_costs,
-        "confidence": _confidence(results),
-        "provider_errors": failures,
-        "missing_result_types": missing + ([] if summary else ["summary"]),
-    }
+        store.replace_rows(rid, result_tasks=["summary"], results=[result_row(summary, "summary")])
+        materialize(context, "media_analysis_results", rid, result_types="summary")
+    missing = sorted({o.key for o in outcomes if not o.results}) + ([] if summary else ["summary"])
+    value = AnalysisSummary(
+        provider_chain=tuple(attempts),
+        api_costs=costs(attempts),
+        confidence=mean_confidence(results),
+        provider_errors=tuple(a for a in attempts if a["status"] != "success"),
+        missing_result_types=tuple(missing),
+        result_types=tuple(
+            sorted({r.result_type for r in results} | ({"summary"} if summary else set()))
+        ),
+        summary=summary.content if summary else None,
+    )
     return Output(
-        data,
+        value,
         metadata={
             "results": len(results) + (1 if summary else 0),
             "summary_provider": summary.provider if summary else "none",
-            "api_costs": MetadataValue.json(api_costs),
-            "summary": MetadataValue.md((summary.content or "") if summary else "_no summary_"),
+            "api_costs": MetadataValue.json(value.api_costs),
+            "summary": MetadataValue.md(value.summary or "_no summary_"),
         },
     )
 
 
 @op(description="Mark the request completed with timing, confidence, provider chain and costs.")
+@readable_failures
 def complete_request(
     context: OpExecutionContext,
-    request: dict[str, Any],
-    summary: dict[str, Any],
+    request: RequestSpec,
+    summary: AnalysisSummary,
     database: DatabaseResource,
-) -> Output[dict[str, Any]]:
-    request_id = request["request_id"]
-    resume_if_reexecution(context, database.store, request_id)
+) -> Output[CompletedRequest]:
+    rid, store = request.request_id, database.store
+    resume_if_reexecution(context, store, rid)
     details = None
-    if summary["provider_errors"] or summary["missing_result_types"]:
+    if summary.provider_errors or summary.missing_result_types:
         details = {
             "run_id": context.run_id,
             "partial": True,
-            "provider_errors": summary["provider_errors"],
-            "missing_result_types": summary["missing_result_types"],
+            "provider_errors": list(summary.provider_errors),
+            "missing_result_types": list(summary.missing_result_types),
         }
-    done = database.store.complete_request(
-        request_id,
-        confidence_score=summary["confidence"],
-        provider_chain=summary["provider_chain"],
-        api_costs=summary["api_costs"],
+    done = store.complete_request(
+        rid,
+        confidence_score=summary.confidence,
+        provider_chain=list(summary.provider_chain),
+        api_costs=summary.api_costs,
         error_details=details,
     )
-    status = database.store.get_status(request_id)
+    status = store.get_status(rid)
     if not done:
-        context.log.warning(f"request {request_id} is {status}; it was not marked completed")
-    materialize(context, "media_analysis_requests", request_id, status=status)
+        context.log.warning(f"request {rid} is {status}; it was not marked completed")
+    materialize(context, "media_analysis_requests", rid, status=status)
     return Output(
-        {"request_id": request_id, "status": status},
-        metadata={"request_id": request_id, "status": str(status)},
+        CompletedRequest(rid, status), metadata={"request_id": rid, "status": str(status)}
     )

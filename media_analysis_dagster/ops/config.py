@@ -50,3 +50,20 @@ class RequestConfig(Config):
         description="Decode to the exact frame at every target time instead of using a "
         "keyframe within a quarter interval.",
     )
+    callback_url: str | None = Field(
+        default=None,
+        description="http(s) URL that receives one signed JSON POST when the request ends "
+        "(completed, failed or cancelled); e.g. n8n's $execution.resumeUrl.",
+    )
+
+
+# Options a pending row may carry in user_metadata, validated exactly like run config.
+ROW_OPTION_KEYS = (
+    "providers",
+    "provider_options",
+    "frame_count",
+    "grid_cols",
+    "grid_rows",
+    "accurate_frames",
+    "callback_url",
+)

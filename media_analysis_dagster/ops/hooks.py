@@ -9,14 +9,14 @@ from dagster import HookContext, failure_hook
 
 from ..errors import RequestStateError, describe, error_details
 from ..media.errors import MediaError
-from .common import STEP_OUTPUTS, run_request_id
+from .common import STEP_OUTPUTS, original_error, run_request_id
 
 ALL_FILE_TYPES = sorted({t for _, types in STEP_OUTPUTS.values() for t in types})
 
 
 @failure_hook(required_resource_keys={"database", "files"})
 def mark_request_failed(context: HookContext) -> None:
-    exc = context.op_exception
+    exc = original_error(context.op_exception)
     if exc is None or isinstance(exc, RequestStateError):
         return
     request_id = run_request_id(context)

@@ -5,11 +5,14 @@ from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
+from ..contracts import RequestSpec
 from ..db.constants import MEDIA_TYPES
+from ..db.store import Store
 from ..errors import InvalidRequestError, RequestNotFoundError, RequestNotPendingError
 from ..resources import DatabaseResource
-from .common import materialize, tag_run
+from .common import materialize, readable_failures, tag_run
 from .config import TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
+from .request_options import request_spec
 
 
 def _validate(config: RequestConfig) -> None:
@@ -19,14 +22,19 @@ def _validate(config: RequestConfig) -> None:
         )
     if config.request_id is None and bool(config.media_url) == bool(config.media_path):
         raise InvalidRequestError("Give exactly one of media_url or media_path.")
+    if config.request_id is not None:
+        try:
+            uuid.UUID(config.request_id)
+        except ValueError:
+            raise InvalidRequestError(f"request_id {config.request_id!r} is not a UUID.") from None
 
 
-def _claim(database: DatabaseResource, request_id: str, reexecution: bool) -> dict[str, Any]:
+def _claim(store: Store, request_id: str, reexecution: bool) -> dict[str, Any]:
     statuses = ("pending", "failed") if reexecution else ("pending",)
-    row = database.store.claim_request(request_id, from_statuses=statuses)
+    row = store.claim_request(request_id, from_statuses=statuses)
     if row is not None:
         return row
-    status = database.store.get_status(request_id)
+    status = store.get_status(request_id)
     if status is None:
         raise RequestNotFoundError(f"Request {request_id} does not exist.")
     raise RequestNotPendingError(
@@ -34,10 +42,24 @@ def _claim(database: DatabaseResource, request_id: str, reexecution: bool) -> di
     )
 
 
+def _create(store: Store, config: RequestConfig, source: str) -> dict[str, Any]:
+    return store.create_request(
+        media_type=config.media_type,
+        media_url=config.media_url,
+        media_path=config.media_path,
+        prompt=config.prompt,
+        user_metadata=config.user_metadata,
+        created_by=config.created_by,
+        source_endpoint=config.source_endpoint or source,
+        status="processing",
+    )
+
+
 @op(description="Claim the pending request row atomically, or insert it as processing.")
+@readable_failures
 def register_request(
     context: OpExecutionContext, config: RequestConfig, database: DatabaseResource
-) -> Output[dict[str, Any]]:
+) -> Output[RequestSpec]:
     _validate(config)
     # A re-execution (from the UI, or a run retry) works on its parent's request, which the
     # parent's failure left 'failed': it may reopen that row, and only that row.
@@ -45,44 +67,15 @@ def register_request(
     request_id = config.request_id or (
         context.run.tags.get(TAG_REQUEST_ID) if reexecution else None
     )
-    if request_id:
-        try:
-            uuid.UUID(request_id)
-        except ValueError:
-            raise InvalidRequestError(f"request_id {request_id!r} is not a UUID.") from None
-        row = _claim(database, request_id, reexecution)
-        claimed = True
-    else:
-        row = database.store.create_request(
-            media_type=config.media_type,
-            media_url=config.media_url,
-            media_path=config.media_path,
-            prompt=config.prompt,
-            user_metadata=config.user_metadata,
-            created_by=config.created_by,
-            source_endpoint=config.source_endpoint or context.run.tags.get(TAG_SOURCE, "ui"),
-            status="processing",
-        )
-        claimed = False
-    request_id = row["request_id"]
-    tag_run(context, request_id, row["media_type"])
+    source = context.run.tags.get(TAG_SOURCE, "ui")
+    store = database.store
+    claimed = request_id is not None
+    row = _claim(store, request_id, reexecution) if request_id else _create(store, config, source)
+    request_id = str(row["request_id"])
+    tag_run(context, request_id, row["media_type"], source)
     if not row.get("media_url") and not row.get("media_path"):
         raise InvalidRequestError(f"Request {request_id} has neither media_url nor media_path.")
-    metadata = row.get("user_metadata") or {}
-    request = {
-        "request_id": request_id,
-        "media_type": row["media_type"],
-        "media_url": row.get("media_url"),
-        "media_path": row.get("media_path"),
-        "prompt": row.get("prompt"),
-        "providers": config.providers or metadata.get("providers"),
-        "provider_options": config.provider_options or metadata.get("provider_options") or {},
-        "frame_count": config.frame_count or metadata.get("frame_count"),
-        "grid_cols": config.grid_cols,
-        "grid_rows": config.grid_rows,
-        "accurate_frames": config.accurate_frames,
-        "started_at": row.get("started_at"),
-    }
+    spec = request_spec(config, row)
     materialize(
         context,
         "media_analysis_requests",
@@ -91,11 +84,11 @@ def register_request(
         claimed_pending_row=claimed,
     )
     return Output(
-        request,
+        spec,
         metadata={
             "request_id": request_id,
             "claimed_pending_row": claimed,
-            "media_type": row["media_type"],
-            "source": MetadataValue.text(str(row.get("media_url") or row.get("media_path"))),
+            "media_type": spec.media_type,
+            "source": MetadataValue.text(str(spec.media_url or spec.media_path)),
         },
     )

@@ -130,6 +130,28 @@ def fail_stuck_requests(
     return Output(dict(counts), metadata={**counts, "dry_run": plan.dry_run})
 
 
+def _delete_request_files(
+    context: OpExecutionContext,
+    files: FileStorageResource,
+    paths: dict[str, list[str]],
+    dry_run: bool,
+    counts: Counter[str],
+) -> None:
+    """Delete (or count, in a dry run) the files of these requests inside the data dir."""
+    for rid, request_paths in paths.items():
+        found = plan_files(files, rid, request_paths)
+        for path in found.outside:
+            context.log.warning(
+                f"request {rid}: {path} is outside {files.root() / 'requests'}; left alone"
+            )
+        counts["paths_skipped_outside_data_dir"] += len(found.outside)
+        deleted_files, freed = (
+            (len(found.files), found.size) if dry_run else delete_files(files, found)
+        )
+        counts["files_deleted"] += deleted_files
+        counts["bytes_freed"] += freed
+
+
 @op(description="Delete expired requests (rows cascade), their files, optionally their runs.")
 def delete_expired_requests(
     context: OpExecutionContext,
@@ -155,19 +177,7 @@ def delete_expired_requests(
             break
         ids = [row["request_id"] for row in batch]
         counts["expired_found"] += len(ids)
-        paths = store.file_paths(ids)
-        for rid in ids:
-            found = plan_files(files, rid, paths.get(rid, []))
-            for path in found.outside:
-                context.log.warning(
-                    f"request {rid}: {path} is outside {files.root() / 'requests'}; left alone"
-                )
-            counts["paths_skipped_outside_data_dir"] += len(found.outside)
-            deleted_files, freed = (
-                (len(found.files), found.size) if plan.dry_run else delete_files(files, found)
-            )
-            counts["files_deleted"] += deleted_files
-            counts["bytes_freed"] += freed
+        _delete_request_files(context, files, store.file_paths(ids), plan.dry_run, counts)
         # files first: if the run dies here, the rows are still expired and the next run retries
         deleted = len(ids) if plan.dry_run else store.delete_requests(ids)
         counts["requests_deleted"] += deleted

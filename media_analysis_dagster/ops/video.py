@@ -1,185 +1,114 @@
 """``extract_frames`` and ``build_contact_sheets``: the video branch."""
 
 import time
-from pathlib import Path
-from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
-from ..db.rows import NewSheet
+from ..contracts import ContactSheets, FetchedMedia, RequestSpec, SheetRef, VideoFrames
 from ..resources import DatabaseResource, FileStorageResource
-from .common import begin_file_step, file_row, materialize
+from .common import begin_file_step, materialize, readable_failures
+from .to_rows import frame_rows, sheet_rows
 
 
 @op(description="Seek to evenly spaced times and write one JPEG per frame (never a full decode).")
+@readable_failures
 def extract_frames(
     context: OpExecutionContext,
-    request: dict[str, Any],
-    video: dict[str, Any],
+    request: RequestSpec,
+    video: FetchedMedia,
     database: DatabaseResource,
     files: FileStorageResource,
-) -> Output[dict[str, Any]]:
+) -> Output[VideoFrames]:
     from ..media.frames import extract_frames as extract
-    from ..media.probe import VideoInfo
 
-    started = time.monotonic()
-    request_id = request["request_id"]
-    out_dir = begin_file_step(context, database.store, files, request_id)
-    info = VideoInfo(**video["video"])
+    started, rid = time.monotonic(), request.request_id
+    out_dir = begin_file_step(context, database.store, files, rid)
+    assert video.video is not None, "fetch_media routes only probed videos here"
     frames = extract(
-        video["path"],
+        video.original.path,
         out_dir,
-        count=request.get("frame_count"),
-        accurate=bool(request.get("accurate_frames")),
-        info=info,
+        count=request.frame_count,
+        accurate=request.accurate_frames,
+        info=video.video,
     )
-    rows = [
-        file_row(
-            f.path,
-            "frame",
-            mime_type="image/jpeg",
-            width=f.width,
-            height=f.height,
-            frame_number=f.frame_number,
-            sequence_order=f.index,
-        )
-        for f in frames
-    ]
-    database.store.replace_rows(request_id, file_types=["frame"], files=rows)
-    materialize(context, "media_files", request_id, file_type="frame", rows=len(rows))
-    elapsed = int((time.monotonic() - started) * 1000)
-    data = {
-        "request_id": request_id,
-        "video": video,
-        "accurate": bool(request.get("accurate_frames")),
-        "frames": [
-            {
-                "index": f.index,
-                "target_time": f.target_time,
-                "pts_time": f.pts_time,
-                "frame_number": f.frame_number,
-                "keyframe": f.keyframe,
-                "path": str(f.path),
-                "width": f.width,
-                "height": f.height,
-            }
-            for f in frames
-        ],
-    }
+    refs = tuple(files.stored(f.path, mime_type="image/jpeg") for f in frames)
+    database.store.replace_rows(rid, file_types=["frame"], files=frame_rows(frames, refs))
+    materialize(context, "media_files", rid, file_type="frame", rows=len(refs))
+    value = VideoFrames(
+        rid, video.video, video.file_name, tuple(frames), refs, request.accurate_frames
+    )
     return Output(
-        data,
+        value,
         metadata={
             "frames": len(frames),
             "keyframes_used": sum(f.keyframe for f in frames),
-            "extract_ms": elapsed,
+            "extract_ms": int((time.monotonic() - started) * 1000),
             "timestamps": MetadataValue.json([round(f.pts_time, 3) for f in frames]),
             "directory": MetadataValue.path(str(out_dir)),
         },
     )
 
 
+def _previews(sheets: ContactSheets) -> str:
+    """Markdown with each sheet inline (a base64 JPEG wide enough to read its timestamps)."""
+    from ..media.contact_sheets import thumbnail_data_url
+
+    total = len(sheets.sheets)
+    return "\n\n".join(
+        f"**Sheet {s.sheet_number}/{total}** `{s.artifact.key}`\n\n"
+        f"![sheet {s.sheet_number}]({thumbnail_data_url(s.artifact.path)})"
+        for s in sheets.sheets
+    )
+
+
 @op(description="Lay the frames out on Pillow contact sheets with timestamps and a header.")
+@readable_failures
 def build_contact_sheets(
     context: OpExecutionContext,
-    request: dict[str, Any],
-    frames: dict[str, Any],
+    request: RequestSpec,
+    frames: VideoFrames,
     database: DatabaseResource,
     files: FileStorageResource,
-) -> Output[dict[str, Any]]:
-    from ..media.contact_sheets import SheetHeader, thumbnail_data_url
+) -> Output[ContactSheets]:
+    from ..media.contact_sheets import SheetHeader
     from ..media.contact_sheets import build_contact_sheets as build
-    from ..media.frames import ExtractedFrame
 
-    started = time.monotonic()
-    request_id = request["request_id"]
-    out_dir = begin_file_step(context, database.store, files, request_id)
-    info = frames["video"]["video"]
-    extracted = [ExtractedFrame(**{**f, "path": Path(f["path"])}) for f in frames["frames"]]
+    started, rid, info = time.monotonic(), request.request_id, frames.video
+    out_dir = begin_file_step(context, database.store, files, rid)
     header = SheetHeader(
-        file_name=frames["video"]["file_name"],
-        duration=info["duration"],
-        width=info["display_width"],
-        height=info["display_height"],
-        codec=info["video_codec"],
+        frames.file_name, info.duration, info.display_width, info.display_height, info.video_codec
     )
-    interval = info["duration"] / len(extracted) if extracted else None
-    sheets = build(
-        extracted,
+    interval = info.duration / len(frames.frames) if frames.frames else None
+    made = build(
+        frames.frames,
         out_dir,
         header=header,
-        cols=request["grid_cols"],
-        rows=request["grid_rows"],
+        cols=request.grid_cols,
+        rows=request.grid_rows,
         interval=interval,
     )
-    file_rows = [
-        file_row(
-            s.path,
-            "contact_sheet",
-            mime_type="image/jpeg",
-            width=s.image_width,
-            height=s.image_height,
-            sequence_order=s.sheet_number,
-        )
-        for s in sheets
-    ]
-    sheet_rows = [
-        NewSheet(
-            frame_count=s.frame_count,
-            frames_per_sheet=s.frames_per_sheet,
-            grid_cols=s.grid_cols,
-            grid_rows=s.grid_rows,
-            file_index=i,
-            sheet_number=s.sheet_number,
-            total_sheets=s.total_sheets,
-            frame_interval_seconds=s.frame_interval_seconds,
-            image_width=s.image_width,
-            image_height=s.image_height,
-            thumbnail_width=s.thumbnail_width,
-            thumbnail_height=s.thumbnail_height,
-            generation_method=s.generation_method,
-        )
-        for i, s in enumerate(sheets)
-    ]
+    refs = [files.stored(s.path, mime_type="image/jpeg") for s in made]
+    file_rows, rows = sheet_rows(made, refs)
     ids = database.store.replace_rows(
-        request_id,
-        file_types=["contact_sheet"],
-        replace_sheets=True,
-        files=file_rows,
-        sheets=sheet_rows,
+        rid, file_types=["contact_sheet"], replace_sheets=True, files=file_rows, sheets=rows
     )
-    materialize(context, "media_files", request_id, file_type="contact_sheet", rows=len(sheets))
+    materialize(context, "media_files", rid, file_type="contact_sheet", rows=len(made))
     materialize(
         context,
         "contact_sheets",
-        request_id,
-        rows=len(sheets),
+        rid,
+        rows=len(made),
         contact_sheet_ids=MetadataValue.json(ids["contact_sheets"]),
     )
-    previews = "\n\n".join(
-        f"**Sheet {s.sheet_number}/{s.total_sheets}** `{s.path}`\n\n"
-        f"![sheet {s.sheet_number}]({thumbnail_data_url(s.path)})"
-        for s in sheets
-    )
-    data = {
-        "kind": "sheets",
-        "request_id": request_id,
-        "video": frames["video"],
-        "frames": frames["frames"],
-        "sheets": [
-            {
-                "path": str(s.path),
-                "sheet_number": s.sheet_number,
-                "frame_indexes": list(s.frame_indexes),
-            }
-            for s in sheets
-        ],
-    }
+    refs_by_sheet = zip(refs, made, strict=True)
+    sheets = tuple(SheetRef(r, s.sheet_number, tuple(s.frame_indexes)) for r, s in refs_by_sheet)
+    value = ContactSheets(rid, frames, sheets)
     return Output(
-        data,
+        value,
         metadata={
-            "sheets": len(sheets),
-            "grid": f"{request['grid_cols']}x{request['grid_rows']}",
+            "preview": MetadataValue.md(_previews(value)),
+            "sheets": len(made),
+            "grid": f"{request.grid_cols}x{request.grid_rows}",
             "build_ms": int((time.monotonic() - started) * 1000),
-            "preview": MetadataValue.md(previews),
         },
     )

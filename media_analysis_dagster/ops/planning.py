@@ -1,0 +1,123 @@
+"""Which analyses a request needs, and the task each one runs (``plan_analyses``).
+
+A task is either the internal provider's (offline facts) or a fallback chain of AI providers
+for one result type. Vision is planned per contact sheet (per group of page images for
+documents), so a long video's sheets are described in parallel and each stays within the
+providers' image limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..contracts import (
+    AudioTrack,
+    Branch,
+    ContactSheets,
+    DocumentText,
+    FetchedMedia,
+    PlannedTask,
+    RequestSpec,
+)
+from ..providers.base import AnalysisTask
+
+INTERNAL_TASKS = {
+    "video": ["metadata_extraction", "scene_detection", "face_detection", "audio_analysis"],
+    "audio": ["metadata_extraction", "audio_analysis"],
+    "document": ["metadata_extraction", "text_analysis"],
+}
+PAGES_PER_VISION_TASK = 6
+
+
+def _one(branches: Sequence[Branch], kind: type[Any]) -> Any:
+    return next((b for b in branches if isinstance(b, kind)), None)
+
+
+def build_task(
+    request: RequestSpec, media: FetchedMedia, branches: Sequence[Branch], result_type: str
+) -> AnalysisTask:
+    """The task for one result type, with every reference the earlier steps made (the document
+    text stays in its artifact; ``PlannedTask.resolved`` reads it)."""
+    sheets: ContactSheets | None = _one(branches, ContactSheets)
+    audio: AudioTrack | None = _one(branches, AudioTrack)
+    doc: DocumentText | None = _one(branches, DocumentText)
+    frames = sheets.frames if sheets else None
+    facts = media.facts()
+    for branch in branches:
+        facts.update(branch.facts())
+    return AnalysisTask(
+        request_id=request.request_id,
+        result_type=result_type,
+        media_type=media.media_type,
+        prompt=request.prompt,
+        original_path=str(media.original.path),
+        mime_type=media.mime_type,
+        frame_paths=tuple(str(r.path) for r in frames.artifacts) if frames else (),
+        frame_times=tuple(f.pts_time for f in frames.frames) if frames else (),
+        contact_sheet_paths=tuple(str(s.artifact.path) for s in sheets.sheets) if sheets else (),
+        audio_path=str(audio.wav.path) if audio else None,
+        page_image_paths=tuple(str(r.path) for r in doc.page_images) if doc else (),
+        facts=facts,
+        options=dict(request.provider_options),
+    )
+
+
+def _vision_parts(task: AnalysisTask) -> list[dict[str, Any]]:
+    if task.contact_sheet_paths:
+        groups = [
+            {"contact_sheet_paths": (p,), "page_image_paths": ()} for p in task.contact_sheet_paths
+        ]
+    else:
+        pages = list(task.page_image_paths)
+        groups = [
+            {
+                "contact_sheet_paths": (),
+                "page_image_paths": tuple(pages[i : i + PAGES_PER_VISION_TASK]),
+            }
+            for i in range(0, len(pages), PAGES_PER_VISION_TASK)
+        ]
+    n = len(groups)
+    return [
+        {**g, "options": {**task.options, "part": i + 1, "parts": n}} for i, g in enumerate(groups)
+    ]
+
+
+def _applies(result_type: str, task: AnalysisTask, has_text: bool) -> bool:
+    if result_type in ("audio_analysis", "transcription"):
+        return task.audio_path is not None
+    if result_type == "face_detection":
+        return bool(task.frame_paths)
+    if result_type == "text_analysis":
+        return has_text
+    return True
+
+
+def plan_tasks(
+    request: RequestSpec,
+    media: FetchedMedia,
+    branches: Sequence[Branch],
+    has_chain: Any,
+) -> list[PlannedTask]:
+    """Every task this request needs; ``has_chain(result_type)`` says whether any AI provider
+    (not ``internal``) can do that result type for this request."""
+    doc: DocumentText | None = _one(branches, DocumentText)
+    text = doc.text if doc else None
+    has_text = bool(text and text.path.read_text(encoding="utf-8").strip())
+    base = build_task(request, media, branches, "metadata_extraction")
+    planned = [
+        PlannedTask(rt, "internal", replace(base, result_type=rt), text, request.providers)
+        for rt in INTERNAL_TASKS[media.media_type]
+        if _applies(rt, base, has_text)
+    ]
+    if has_chain("transcription") and _applies("transcription", base, has_text):
+        task = replace(base, result_type="transcription")
+        planned.append(PlannedTask("transcription", "chain", task, None, request.providers))
+    if has_chain("vision_analysis"):
+        parts = _vision_parts(base)
+        for i, part in enumerate(parts, 1):
+            key = "vision_analysis" if len(parts) == 1 else f"vision_analysis_{i}"
+            task = replace(base, result_type="vision_analysis", **part)
+            planned.append(PlannedTask(key, "chain", task, text, request.providers))
+    return planned
