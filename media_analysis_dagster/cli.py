@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .db.constants import MEDIA_TYPES, STATUSES
+from .db.constants import FILE_TYPES, MEDIA_TYPES, STATUSES
 
 
 class CliError(Exception):
@@ -107,11 +107,63 @@ def cmd_submit(args: argparse.Namespace) -> None:
     print(row["request_id"])
 
 
+def _artifacts() -> Any:
+    from . import settings
+    from .storage import open_store
+
+    return open_store(settings.storage_config())
+
+
+def _remote_store(artifacts: Any, location: str) -> Any:
+    same = location == artifacts.location or {location, artifacts.location} <= {"s3", "r2"}
+    if not same:
+        raise CliError(
+            f"a file is stored in {location}, but MEDIA_ANALYSIS_STORAGE is {artifacts.location}"
+        )
+    return artifacts
+
+
+def _url(artifacts: Any, file: dict[str, Any], expires: int) -> str:
+    """A URL this machine can fetch: presigned for a bucket, ``file://`` for a local file."""
+    if (file.get("storage_location") or "local") == "local":
+        return Path(file["file_path"]).absolute().as_uri()
+    store = _remote_store(artifacts, file["storage_location"])
+    return str(store.presign(file["file_path"], expires))
+
+
 def cmd_status(args: argparse.Namespace) -> None:
     row = _store().get_request(args.request_id)
     if row is None:
         raise CliError(f"request {args.request_id} not found")
+    if row.get("files"):
+        with _artifacts() as artifacts:
+            for file in row["files"]:
+                file["url"] = _url(artifacts, file, args.expires)
     _print(row)
+
+
+def cmd_fetch(args: argparse.Namespace) -> None:
+    """Download a request's artifacts (from its bucket, or copy local ones) into ``--out``."""
+    import shutil
+
+    row = _store().get_request(args.request_id)
+    if row is None:
+        raise CliError(f"request {args.request_id} not found")
+    files = [f for f in row["files"] if args.type is None or f["file_type"] == args.type]
+    if not files:
+        raise CliError(
+            f"request {args.request_id} has no {args.type or ''} files".replace("  ", " ")
+        )
+    out = Path(args.out)
+    with _artifacts() as artifacts:
+        for file in files:
+            dest = out / file["file_type"] / Path(file["file_path"]).name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if (file.get("storage_location") or "local") == "local":
+                shutil.copyfile(file["file_path"], dest)
+            else:
+                _remote_store(artifacts, file["storage_location"]).get_file(file["file_path"], dest)
+            print(dest)
 
 
 def cmd_requests(args: argparse.Namespace) -> None:
@@ -160,7 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="a request with its results, files and sheets")
     status.add_argument("request_id", type=_request_id)
+    status.add_argument(
+        "--expires", type=_positive, default=3600, help="seconds a presigned URL stays valid"
+    )
     status.set_defaults(func=cmd_status)
+
+    fetch = sub.add_parser("fetch", help="download a request's files (from its bucket)")
+    fetch.add_argument("request_id", type=_request_id)
+    fetch.add_argument("--type", choices=FILE_TYPES, help="only this file_type")
+    fetch.add_argument("--out", required=True, help="output directory")
+    fetch.set_defaults(func=cmd_fetch)
 
     reqs = sub.add_parser("requests", help="list requests, newest first")
     reqs.add_argument("--status", choices=STATUSES)

@@ -19,6 +19,7 @@ The flow (DESIGN.md §1)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -182,11 +183,12 @@ class PlannedTask:
     def result_type(self) -> str:
         return self.task.result_type
 
-    def resolved(self) -> AnalysisTask:
-        """The task with the document text loaded."""
+    def resolved(self, local: Callable[[ArtifactRef], Path] | None = None) -> AnalysisTask:
+        """The task with the document text loaded (``local`` gives the artifact's file)."""
         if self.text is None:
             return self.task
-        return replace(self.task, document_text=self.text.path.read_text(encoding="utf-8"))
+        path = local(self.text) if local else self.text.path
+        return replace(self.task, document_text=path.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)

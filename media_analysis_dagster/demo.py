@@ -2,7 +2,8 @@
 
 SQLite tables and local files under ``MEDIA_ANALYSIS_DATA_DIR``, the offline ``internal``
 provider (plus any provider whose key is set), the job executed in this process. Without a
-file it analyses a generated 12-second video with four scenes and a tone track (no speech).
+file it analyses a generated 12-second video (``media/synth.py``, PyAV only) with four scenes
+and one spoken English sentence, so the offline analysis has cuts, motion and speech to find.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ def _instance() -> Any:
 
 
 def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[str, Any]:
-    from media_analysis_fixtures import make_video
-
     from .db.engine import connect_engine
     from .db.schema import init_database
     from .db.store import Store
     from .definitions import defs
+    from .media.synth import DEMO_SENTENCE, make_demo_video
 
     inbox = settings.media_roots()[0]
     inbox.mkdir(parents=True, exist_ok=True)
+    spoken = None
     if media is None:
-        media = make_video(inbox / "demo.mp4", duration=12.0, size=(640, 360))
+        media, spoken = make_demo_video(inbox / "demo.mp4"), DEMO_SENTENCE
     elif not media.resolve().is_relative_to(inbox.resolve()):
         media = Path(shutil.copy2(media, inbox / media.name))
     store = Store(connect_engine(settings.database_url()))
@@ -54,6 +55,7 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
     row = store.get_request(request_id) if request_id else None
     if row is None:
         return {"run_id": run_id, "success": result.success, "request": None}
+    transcript = next((r for r in row["results"] if r["result_type"] == "transcription"), None)
     return {
         "run_id": run_id,
         "database": settings.redact_url(settings.database_url()),
@@ -69,7 +71,13 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
             }
             for r in row["results"]
         ],
+        "transcript": {
+            "spoken": spoken,
+            "heard": transcript["content"] if transcript else None,
+            "model": transcript["model_name"] if transcript else None,
+        },
         "contact_sheets": [
             f["file_path"] for f in row["files"] if f["file_type"] == "contact_sheet"
         ],
+        "subtitles": [f["file_path"] for f in row["files"] if f["file_type"] == "transcription"],
     }

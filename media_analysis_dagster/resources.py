@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from .contracts import ArtifactRef
 if TYPE_CHECKING:
     from .db.store import Store
     from .media.fetch import FetchLimits
+    from .storage import ArtifactStore, StorageConfig
 
 
 class DatabaseResource(ConfigurableResource):
@@ -69,48 +71,123 @@ class DatabaseResource(ConfigurableResource):
 
 
 class FileStorageResource(ConfigurableResource):
-    """Generated files under ``MEDIA_ANALYSIS_DATA_DIR/requests/<request_id>/<step>/``.
+    """Where the artifacts of requests live (``MEDIA_ANALYSIS_STORAGE``: local, s3, r2, gcs).
 
-    Each step writes into its own folder and empties it first, so a re-executed step replaces
-    its files; deleting only ever happens inside the data dir.
+    Steps write files into a folder of their own and hand them to ``stored``, which returns the
+    ``ArtifactRef`` the next steps and the ``media_files`` rows use. ``local`` (the default) keeps
+    them where they were written, ``MEDIA_ANALYSIS_DATA_DIR/requests/<request_id>/<step>/``,
+    and the row's ``file_path`` is that path. With object storage, the data dir is the run
+    worker's scratch (``scratch/<run_id>/…``, emptied when the run ends), each artifact is
+    uploaded as it is made, and ``file_path`` is its stable key ``requests/<id>/<step>/<name>``.
+    A step's folder and objects are emptied when it starts, so a re-executed step replaces its
+    files; local deleting only ever happens inside the data dir.
     """
 
     data_dir: str | None = Field(
         default=None, description="Root of generated files; unset = MEDIA_ANALYSIS_DATA_DIR."
     )
 
+    _store: Any = PrivateAttr(default=None)
+    _run_id: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._run_id = context.run_id
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """When the run ends (success or failure): with object storage the worker keeps no
+        copy of anything, and the storage client's connections are closed."""
+        self.clear_scratch()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     def root(self) -> Path:
         return Path(self.data_dir).absolute() if self.data_dir else settings.data_dir()
+
+    def config(self) -> StorageConfig:
+        return replace(settings.storage_config(), local_root=self.root())
+
+    def artifacts(self) -> ArtifactStore:
+        """The artifact store (opened once per run)."""
+        if self._store is None:
+            from .storage import open_store
+
+            self._store = open_store(self.config())
+        return self._store  # type: ignore[no-any-return]
+
+    @property
+    def remote(self) -> bool:
+        return self.config().kind != "local"
+
+    def scratch_root(self) -> Path:
+        """Where steps write: the data dir itself for local storage, else this run's scratch."""
+        if not self.remote:
+            return self.root()
+        return self.root() / "scratch" / (self._run_id or "outside-a-run")
 
     def request_dir(self, request_id: str) -> Path:
         return self.root() / "requests" / str(request_id)
 
     def step_dir(self, request_id: str, step: str, *, fresh: bool = True) -> Path:
-        path = self.request_dir(request_id) / step
-        if fresh and path.exists():
-            shutil.rmtree(path)
+        """The step's emptied folder (and, with object storage, its emptied key prefix)."""
+        path = self.scratch_root() / "requests" / str(request_id) / step
+        if fresh:
+            self.discard_step(request_id, step)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
     def stored(
         self, path: Path, *, mime_type: str | None = None, sha256: str | None = None
     ) -> ArtifactRef:
-        """The reference to a file a step wrote in its folder; local storage keeps it there,
-        so the key is its path. ``sha256`` is computed unless the caller hashed while copying."""
-        import hashlib
+        """Store a file a step wrote in its folder and return its reference. ``sha256`` is
+        computed unless the caller hashed while copying."""
         import mimetypes
 
+        from .storage.base import file_sha256
+
+        mime = mime_type or mimetypes.guess_type(path.name)[0]
+        if self.remote:
+            key = path.relative_to(self.scratch_root()).as_posix()
+            put = self.artifacts().put_file(key, path, content_type=mime)
+            location = self.artifacts().location
+            return ArtifactRef(
+                location, key, put.size_bytes, put.sha256, mime, str(path), put.remote_url
+            )
         if sha256 is None:
-            with path.open("rb") as fh:
-                sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
-        return ArtifactRef(
-            location="local",
-            key=str(path),
-            size_bytes=path.stat().st_size,
-            sha256=sha256,
-            mime_type=mime_type or mimetypes.guess_type(path.name)[0],
-            local_path=str(path),
-        )
+            sha256, _size = file_sha256(path)
+        return ArtifactRef("local", str(path), path.stat().st_size, sha256, mime, str(path))
+
+    def local_copy(self, ref: ArtifactRef) -> Path:
+        """A local file for the artifact: the run's own copy, else a download into scratch (a
+        re-executed step on another worker)."""
+        if ref.location == "local" or (ref.local_path and Path(ref.local_path).exists()):
+            return ref.path
+        dest = self.scratch_root() / ref.key
+        if not dest.exists():
+            self.artifacts().get_file(ref.key, dest)
+        return dest
+
+    def discard_step(self, request_id: str, step: str) -> None:
+        """Remove a step's files (and objects): a re-execution, or a step that failed."""
+        from .storage import step_prefix
+
+        if self.remote:
+            self.artifacts().delete_prefix(step_prefix(str(request_id), step))
+        self.remove(self.scratch_root() / "requests" / str(request_id) / step)
+
+    def discard_request(self, request_id: str) -> None:
+        """Remove every file (and object) of a request: bad input, or retention."""
+        from .storage import request_prefix
+
+        if self.remote:
+            self.artifacts().delete_prefix(request_prefix(str(request_id)))
+            self.remove(self.scratch_root() / "requests" / str(request_id))
+        self.remove(self.request_dir(request_id))
+
+    def clear_scratch(self) -> None:
+        """With object storage, remove this run's scratch folder."""
+        if self.remote and self._run_id is not None:
+            self.remove(self.scratch_root())
 
     def is_inside(self, path: str | Path) -> bool:
         root = self.root().resolve()
@@ -225,7 +302,9 @@ class ProvidersResource(ConfigurableResource):
         '"audio_per_minute"}} price overrides in USD.',
     )
     budget_usd: float | None = Field(
-        default=None, description="Per-request cost cap; paid calls stop once it is reached."
+        default=None,
+        description="Per-request cost cap in USD: a paid call is made only if the most it can "
+        "cost still fits; reserved on the request row before the call.",
     )
     timeout_s: float = Field(default=120.0, description="Timeout of one provider call.")
     max_retries: int = Field(
@@ -264,9 +343,18 @@ class ProvidersResource(ConfigurableResource):
                 models=self.models,
                 price_overrides=self.prices,
                 timeout_s=self.timeout_s,
-                internal=InternalProvider(),
+                internal=InternalProvider(speech=self._speech()),
             )
         return self._registry
+
+    def _speech(self) -> Any:
+        """Local speech-to-text for ``internal`` (None when no model is configured)."""
+        model = settings.whisper_model()
+        if model is None:
+            return None
+        from .providers.local_speech import LocalSpeechProvider
+
+        return LocalSpeechProvider(model=model)
 
     def chain(self, result_type: str, requested: list[str] | None = None) -> list[Any]:
         from .providers.registry import chain_for

@@ -25,7 +25,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from .storage import StorageConfig
 
 DEFAULT_DATA_DIR = ".media_analysis"
 _ASYNC_DRIVERS = {"asyncpg": None, "psycopg_async": "psycopg", "aiosqlite": None}
@@ -296,3 +300,48 @@ def dagster_storage(
         sqlite_base_dir=Path(_get(e, sqlite_base_dir_env) or tempfile.gettempdir()),
         require_postgres=require,
     )
+
+
+# --- artifact storage -------------------------------------------------------------------------
+
+
+def storage_config(env: Mapping[str, str] | None = None) -> StorageConfig:
+    """Where artifacts live (``MEDIA_ANALYSIS_STORAGE`` and friends, DESIGN §3); credentials
+    left unset fall back to boto3's and google-auth's own lookup."""
+    from .storage import StorageConfig
+
+    e = _env(env)
+    credentials = _get(e, "GOOGLE_APPLICATION_CREDENTIALS")
+    return StorageConfig(
+        kind=(_get(e, "MEDIA_ANALYSIS_STORAGE") or "local"),  # type: ignore[arg-type]
+        local_root=data_dir(e),
+        bucket=_get(e, "MEDIA_ANALYSIS_STORAGE_BUCKET"),
+        prefix=_get(e, "MEDIA_ANALYSIS_STORAGE_PREFIX") or "media-analysis/",
+        endpoint_url=_get(e, "MEDIA_ANALYSIS_S3_ENDPOINT_URL"),
+        region=_get(e, "AWS_REGION") or _get(e, "AWS_DEFAULT_REGION"),
+        access_key_id=_get(e, "AWS_ACCESS_KEY_ID"),
+        secret_access_key=_get(e, "AWS_SECRET_ACCESS_KEY"),
+        session_token=_get(e, "AWS_SESSION_TOKEN"),
+        public_base_url=_get(e, "MEDIA_ANALYSIS_PUBLIC_BASE_URL"),
+        gcs_project=_get(e, "GOOGLE_CLOUD_PROJECT"),
+        gcs_credentials_file=Path(credentials) if credentials else None,
+        emulator_host=_get(e, "STORAGE_EMULATOR_HOST"),
+    )
+
+
+# --- local speech-to-text -------------------------------------------------------------------
+
+SPEECH_OFF = {"off", "none", "false", "0"}
+
+
+def whisper_model(env: Mapping[str, str] | None = None) -> str | None:
+    """``MEDIA_ANALYSIS_WHISPER_MODEL``: a faster-whisper model name or directory; ``off``
+    disables local speech-to-text; unset = the bundled ``tiny.en`` when it is installed."""
+    raw = _get(_env(env), "MEDIA_ANALYSIS_WHISPER_MODEL")
+    if raw and raw.lower() in SPEECH_OFF:
+        return None
+    if raw:
+        return raw
+    from .media.speech import default_model
+
+    return default_model()

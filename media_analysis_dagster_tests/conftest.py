@@ -80,7 +80,14 @@ KEY_VARIABLES = [spec.key_env for spec in ALL_SPECS.values()]
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's database, data dir or provider keys."""
     for name in list(os.environ):
-        if name.startswith(("MEDIA_ANALYSIS_DB_", "DAGSTER_POSTGRES")) or name in {
+        if name.startswith(
+            ("MEDIA_ANALYSIS_DB_", "DAGSTER_POSTGRES", "MEDIA_ANALYSIS_STORAGE", "AWS_")
+        ) or name in {
+            "MEDIA_ANALYSIS_S3_ENDPOINT_URL",
+            "MEDIA_ANALYSIS_PUBLIC_BASE_URL",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GOOGLE_CLOUD_PROJECT",
+            "STORAGE_EMULATOR_HOST",
             "MEDIA_ANALYSIS_DATABASE_URL",
             "SYNC_DATABASE_URL",
             "DATABASE_URL",

@@ -74,7 +74,7 @@ class SafeString(TypeDecorator[str]):
         if value is None:
             return None
         text = safe_text(str(value))
-        limit = self.impl.length  # type: ignore[attr-defined]
+        limit = getattr(self.impl_instance, "length", None)
         if limit and len(text) > limit:
             log.warning("cut a %d-character value to its column's %d", len(text), limit)
             text = text[: limit - 1] + "…"

@@ -8,7 +8,7 @@ gets ``None``/``False`` back and leaves the row alone. Each multi-row write is o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -390,6 +390,90 @@ class Store:
                 )
             )
         return float(total or 0)
+
+    # -- budget ledger --------------------------------------------------------------------
+    def reserve_usd(
+        self, request_id: str | uuid.UUID, amount_usd: float, cap_usd: float
+    ) -> tuple[bool, float, float]:
+        """Hold ``amount_usd`` of the request's cap for one call, if spent + held + amount fits.
+
+        Returns ``(granted, spent_usd, reserved_usd)`` as they were before. The ledger is two
+        keys of the row's ``api_costs`` (no new column): ``spent_usd``, the actual cost of the
+        calls made, which starts from the stored results' cost, and ``reserved_usd``, what calls
+        in flight may still cost. ``complete_request`` replaces ``api_costs`` and so drops them.
+        Read and write are one transaction with the row locked, so threads and processes
+        working on one request take turns here and two calls cannot both take the last room.
+        """
+        amount = max(0.0, float(amount_usd))
+
+        def change(
+            costs: dict[str, Any], spent: float, held: float
+        ) -> tuple[dict[str, Any] | None, tuple[bool, float, float]]:
+            granted = spent + held + amount <= cap_usd + 1e-12
+            if granted:
+                costs.update(spent_usd=round(spent, 12), reserved_usd=round(held + amount, 12))
+                return costs, (True, spent, held)
+            return None, (False, spent, held)
+
+        answer = self._with_ledger(request_id, change, start=True)
+        return answer if answer is not None else (False, 0.0, 0.0)
+
+    def settle_usd(
+        self, request_id: str | uuid.UUID, reserved_usd: float, actual_usd: float
+    ) -> None:
+        """Replace a reservation by what the call cost (0.0 when it failed).
+
+        A request whose ledger is gone (completed meanwhile) is left alone.
+        """
+
+        def change(costs: dict[str, Any], spent: float, held: float) -> tuple[dict[str, Any], None]:
+            costs.update(
+                spent_usd=round(spent + max(0.0, float(actual_usd)), 12),
+                reserved_usd=round(max(0.0, held - max(0.0, float(reserved_usd))), 12),
+            )
+            return costs, None
+
+        self._with_ledger(request_id, change, start=False)
+
+    def _with_ledger(
+        self,
+        request_id: str | uuid.UUID,
+        change: Callable[[dict[str, Any], float, float], tuple[dict[str, Any] | None, Any]],
+        *,
+        start: bool,
+    ) -> Any:
+        """Run ``change(api_costs, spent, reserved) -> (new api_costs or None, answer)`` with
+        the request row locked: ``SELECT … FOR NO KEY UPDATE`` on PostgreSQL (it does not block
+        result inserts, whose foreign key only takes a KEY SHARE lock), ``BEGIN IMMEDIATE`` on
+        SQLite (one writer at a time; the others wait out the busy timeout)."""
+        rid = _uuid(request_id)
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            row = conn.execute(
+                select(Request.api_costs)
+                .where(Request.request_id == rid)
+                .with_for_update(key_share=True)
+            ).first()
+            costs = dict(row[0]) if row is not None and isinstance(row[0], dict) else {}
+            spent, held = costs.get("spent_usd"), costs.get("reserved_usd")
+            if row is None or (not start and not isinstance(spent, int | float)):
+                conn.rollback()
+                return None
+            if not isinstance(spent, int | float):
+                spent = conn.scalar(
+                    select(func.coalesce(func.sum(MediaAnalysisResult.cost_usd), 0)).where(
+                        MediaAnalysisResult.request_id == rid
+                    )
+                )
+            held = held if isinstance(held, int | float) else 0.0
+            new_costs, answer = change(costs, float(spent or 0), float(held))
+            if new_costs is not None:
+                conn.execute(
+                    update(Request).where(Request.request_id == rid).values(api_costs=new_costs)
+                )
+            conn.commit()
+            return answer
 
     def file_paths(self, request_ids: Iterable[str | uuid.UUID]) -> dict[str, list[str]]:
         ids = [_uuid(r) for r in request_ids]

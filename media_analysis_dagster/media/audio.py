@@ -3,12 +3,18 @@
 Decoding uses PyAV frame by frame and the stdlib ``wave`` writer, so memory stays bounded by one
 decoded frame however long the input is. The analysis (:func:`analyze_wav`) reads the WAV in
 blocks of 30 ms windows; it keeps a few numbers per window, not the samples.
+
+What a file claims is not trusted: the duration limit is checked on every stream's header and
+again on the samples actually decoded (at the output rate, whatever the headers say), and input
+sample rates and channel counts outside ``SAMPLE_RATE_RANGE`` / ``MAX_CHANNELS`` are refused,
+because a header saying 1 Hz turns each input sample into 16,000 output samples.
 """
 
 from __future__ import annotations
 
 import os
 import wave
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +22,21 @@ from typing import Any
 from media_analysis_dagster.media.errors import (
     CorruptMediaError,
     MediaLimitError,
+    SourceError,
     UnsupportedMediaError,
 )
+from media_analysis_dagster.media.probe import longest_duration
 
 StrPath = str | os.PathLike[str]
+
+#: Input sample rates accepted (Hz): telephone-grade and below is 8 kHz, studio masters 384 kHz.
+SAMPLE_RATE_RANGE = (2_000, 768_000)
+#: Input channels accepted (22.2 surround has 24; third-order ambisonics 16).
+MAX_CHANNELS = 64
+#: Default limit on decoded audio, in seconds at the output rate.
+MAX_DURATION_S = 6 * 3600.0
+#: Longest piece of a decoded frame resampled at once (more than any codec's frame).
+_MAX_FRAME_SAMPLES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,8 @@ class AudioInfo:
 def _open(path: StrPath) -> Any:
     import av
 
+    if not os.path.isfile(path):
+        raise SourceError(f"The media file {Path(path).name} does not exist.")
     if os.path.getsize(path) == 0:
         raise CorruptMediaError("The file is empty (0 bytes).")
     try:
@@ -53,6 +72,20 @@ def _first_audio_stream(container: Any) -> Any:
     stream = container.streams.audio[0]
     stream.thread_type = "AUTO"
     return stream
+
+
+def _check_shape(rate: int, channels: int) -> None:
+    """Refuse sample rates and channel counts no real recording has (forged headers)."""
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= rate <= high:
+        raise UnsupportedMediaError(
+            f"The audio's sample rate of {rate} Hz is outside the supported range of "
+            f"{low}-{high} Hz."
+        )
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise UnsupportedMediaError(
+            f"The audio has {channels} channels; between 1 and {MAX_CHANNELS} are supported."
+        )
 
 
 def _iter_frames(container: Any, stream: Any) -> Any:
@@ -73,8 +106,11 @@ def _iter_frames(container: Any, stream: Any) -> Any:
             continue
 
 
-def probe_audio(path: StrPath, *, max_duration: float = 6 * 3600) -> AudioInfo:
-    """Describe the first audio stream; one frame is decoded to prove the stream is usable."""
+def probe_audio(path: StrPath, *, max_duration: float = MAX_DURATION_S) -> AudioInfo:
+    """Describe the first audio stream; one frame is decoded to prove the stream is usable.
+
+    The duration limit is checked against the longest stream in the file, not only this one.
+    """
     with _open(path) as container:
         stream = _first_audio_stream(container)
         duration = None
@@ -82,6 +118,11 @@ def probe_audio(path: StrPath, *, max_duration: float = 6 * 3600) -> AudioInfo:
             duration = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             duration = container.duration / 1_000_000
+        longest = max(duration or 0.0, longest_duration(container))
+        if longest > max_duration:
+            raise MediaLimitError(
+                f"The audio lasts {longest:.0f} s, over the limit of {max_duration:.0f} s."
+            )
         first = next(_iter_frames(container, stream), None)
         if first is None:
             raise CorruptMediaError("The audio stream contains no decodable audio.")
@@ -93,12 +134,9 @@ def probe_audio(path: StrPath, *, max_duration: float = 6 * 3600) -> AudioInfo:
             codec=ctx.codec.canonical_name,
             bit_rate=int(stream.bit_rate or container.bit_rate or 0) or None,
         )
+    _check_shape(info.sample_rate, info.channels)
     if info.duration <= 0:
         raise CorruptMediaError("The audio stream reports no duration.")
-    if info.duration > max_duration:
-        raise MediaLimitError(
-            f"The audio lasts {info.duration:.0f} s, over the limit of {max_duration:.0f} s."
-        )
     return info
 
 
@@ -107,15 +145,15 @@ def extract_wav(
     out_path: StrPath,
     *,
     sample_rate: int = 16000,
-    max_duration: float | None = None,
+    max_duration: float | None = MAX_DURATION_S,
 ) -> AudioInfo:
     """Decode the first audio stream to 16-bit mono PCM WAV at ``sample_rate``.
 
-    The output is written to ``<out_path>.part`` and renamed when complete, so a crash never
-    leaves a half-written WAV that looks finished.
+    ``max_duration`` (``None``: no limit) bounds the samples written, counted as they are
+    decoded, so a file whose headers understate its length still stops at the limit. The
+    output is written to ``<out_path>.part`` and renamed when complete, so a crash never leaves
+    a half-written WAV that looks finished.
     """
-    import av
-
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     part = out_path.with_name(out_path.name + ".part")
@@ -124,20 +162,17 @@ def extract_wav(
     try:
         with _open(path) as container:
             stream = _first_audio_stream(container)
-            resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
             with wave.open(str(part), "wb") as wav:
                 wav.setnchannels(1)
                 wav.setsampwidth(2)
                 wav.setframerate(sample_rate)
-                for frame in _with_flush(_iter_frames(container, stream)):
-                    for out in resampler.resample(frame):
-                        data = out.to_ndarray().tobytes()
-                        written += len(data) // 2
-                        if limit is not None and written > limit:
-                            raise MediaLimitError(
-                                f"The audio lasts over the limit of {max_duration:.0f} s."
-                            )
-                        wav.writeframes(data)
+                for data in _resampled(_iter_frames(container, stream), sample_rate):
+                    written += len(data) // 2
+                    if limit is not None and written > limit:
+                        raise MediaLimitError(
+                            f"The audio lasts over the limit of {max_duration:.0f} s."
+                        )
+                    wav.writeframes(data)
         if written == 0:
             raise CorruptMediaError("The audio stream contains no decodable audio.")
         os.replace(part, out_path)
@@ -153,10 +188,60 @@ def extract_wav(
     )
 
 
-def _with_flush(frames: Any) -> Any:
-    """The frames followed by ``None``, which tells the resampler to flush its buffer."""
-    yield from frames
-    yield None
+def _resampled(frames: Any, rate: int) -> Iterator[bytes]:
+    """Mono s16 PCM at ``rate`` for each decoded frame, one frame in memory at a time.
+
+    A stream may change its sample rate or layout mid-way (concatenated MP3s do); a resampler
+    is set up for one input shape, so it is flushed and replaced when the shape changes.
+    """
+    import av
+
+    resampler, shape = None, None
+    try:
+        for frame in frames:
+            _check_shape(frame.sample_rate, frame.layout.nb_channels)
+            frame_shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+            if resampler is None or frame_shape != shape:
+                if resampler is not None:
+                    yield from _pcm(resampler.resample(None))
+                resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+                shape = frame_shape
+            for part in _slices(frame):
+                yield from _pcm(resampler.resample(part))
+        if resampler is not None:
+            yield from _pcm(resampler.resample(None))
+    except (av.FFmpegError, ValueError) as exc:
+        raise CorruptMediaError(f"The audio could not be converted to {rate} Hz mono.") from exc
+
+
+def _slices(frame: Any) -> Iterator[Any]:
+    """``frame`` in pieces of at most ``_MAX_FRAME_SAMPLES`` samples.
+
+    Codecs decode a few thousand samples per frame, but PCM in Matroska can carry millions in
+    one block: resampled from 2 kHz in one go, a 24 MB file's 8 MB block became 128 MB of output
+    at once (a 910 MB peak). Timestamps are dropped, as the WAV written has none.
+    """
+    import av
+    import numpy as np
+
+    frame.pts = None
+    if frame.samples <= _MAX_FRAME_SAMPLES:
+        yield frame
+        return
+    data = frame.to_ndarray()
+    step = 1 if frame.format.is_planar else frame.layout.nb_channels
+    for start in range(0, frame.samples, _MAX_FRAME_SAMPLES):
+        piece = data[:, start * step : (start + _MAX_FRAME_SAMPLES) * step]
+        part = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(piece), format=frame.format.name, layout=frame.layout.name
+        )
+        part.sample_rate = frame.sample_rate
+        yield part
+
+
+def _pcm(frames: list[Any]) -> Iterator[bytes]:
+    for out in frames:
+        yield out.to_ndarray().tobytes()
 
 
 # BS.1770 K-weighting (pre-filter shelf and RLB high-pass) as published for 48 kHz. Only their
@@ -205,6 +290,7 @@ def _k_weight(freqs: Any) -> Any:
 def _to_mono(data: bytes, width: int, channels: int) -> Any:
     import numpy as np
 
+    data = _whole_frames(data, width, channels)
     if width == 1:
         samples = (np.frombuffer(data, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:
@@ -218,6 +304,12 @@ def _to_mono(data: bytes, width: int, channels: int) -> Any:
     else:
         samples = (np.frombuffer(data, "<i4") / 2147483648.0).astype(np.float32)
     return samples.reshape(-1, channels).mean(axis=1)
+
+
+def _whole_frames(data: bytes, width: int, channels: int) -> bytes:
+    """``data`` cut to whole sample frames (a truncated WAV can end inside one)."""
+    frame = width * channels
+    return data[: len(data) - len(data) % frame]
 
 
 def _db(power: float) -> float:
@@ -241,16 +333,15 @@ def analyze_wav(
     """
     import numpy as np
 
-    try:
-        wav = wave.open(os.fspath(wav_path), "rb")  # noqa: SIM115 - closed by the with below
-    except (wave.Error, EOFError) as exc:
-        raise CorruptMediaError("The audio file is not a readable PCM WAV file.") from exc
-    with wav:
+    with _open_wav(wav_path) as wav:
         rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
         total = wav.getnframes()
         if total == 0 or rate <= 0:
             raise CorruptMediaError("The WAV file contains no audio samples.")
-        win = max(1, round(_WINDOW_S * rate))
+        _check_shape(rate, channels)
+        win = round(_WINDOW_S * rate)
+        if total < win:
+            return _short_clip(wav.readframes(total), width, channels, rate)
         nfft = 1 << (win - 1).bit_length()
         freqs = np.fft.rfftfreq(nfft, 1.0 / rate)
         band, usable = (freqs >= 300) & (freqs <= 3400), freqs >= 60
@@ -260,6 +351,8 @@ def analyze_wav(
         per_window: list[Any] = []
         while data := wav.readframes(win * _WINDOWS_PER_BLOCK):
             x = _to_mono(data, width, channels)
+            if len(x) == 0:
+                break  # a truncated file ends inside a sample frame
             sum_sq += float(np.dot(x, x))
             count += len(x)
             peak = max(peak, float(np.abs(x).max(initial=0.0)))
@@ -268,36 +361,18 @@ def analyze_wav(
                 continue
             frames = x[: n * win].reshape(n, win)
             power = np.abs(np.fft.rfft(frames * taper, nfft)) ** 2
-            total_power = power[:, usable].sum(axis=1) + 1e-20
-            top = power.argmax(axis=1)
-            idx = np.clip(top[:, None] + np.arange(-2, 3), 0, len(freqs) - 1)
-            ms = (frames.astype(np.float64) ** 2).mean(axis=1)
-            db = 10 * np.log10(ms + 1e-12)
-            signs = np.signbit(frames)
-            features = np.column_stack(
-                [
-                    db,
-                    (signs[:, 1:] != signs[:, :-1]).mean(axis=1),
-                    power[:, band].sum(axis=1) / total_power,
-                    np.take_along_axis(power, idx, axis=1).sum(axis=1) / total_power,
-                    ms * (power * kweight).sum(axis=1) / (power.sum(axis=1) + 1e-20),
-                ]
-            )
+            features = _window_features(frames, power, band, usable, kweight)
             per_window.append(features)
-            spectrum_sum += power[db >= silence_threshold_dbfs].sum(axis=0)
-    duration = total / rate
+            spectrum_sum += power[features[:, 0] >= silence_threshold_dbfs].sum(axis=0)
+    if count == 0:
+        raise CorruptMediaError("The WAV file contains no audio samples.")
+    duration = count / rate  # what was read: a truncated file's header promises more
     feats = np.concatenate(per_window) if per_window else np.zeros((0, 5))
     db, zcr, in_band, tonal, weighted = feats.T
     silent = db < silence_threshold_dbfs
     segments = _silence_segments(silent, win / rate, min_silence_s, duration)
     loud = ~silent
-    level = np.clip(db, silence_threshold_dbfs - 10, 0)
-    kernel = np.ones(17) / 17
-    spread = np.sqrt(
-        np.maximum(
-            np.convolve(level**2, kernel, "same") - np.convolve(level, kernel, "same") ** 2, 0
-        )
-    )
+    spread = _moving_spread(np.clip(db, silence_threshold_dbfs - 10, 0))
     speech = loud & (in_band >= 0.5) & (tonal < 0.5) & (zcr > 0.01) & (zcr < 0.5) & (spread >= 2.0)
     return AudioAnalysis(
         duration=round(duration, 3),
@@ -310,6 +385,65 @@ def analyze_wav(
         dominant_frequency_hz=_dominant(spectrum_sum, freqs) if loud.any() else None,
         frames_analyzed=len(feats),
     )
+
+
+def _open_wav(wav_path: StrPath) -> wave.Wave_read:
+    if not os.path.isfile(wav_path):
+        raise SourceError(f"The audio file {Path(wav_path).name} does not exist.")
+    try:
+        return wave.open(os.fspath(wav_path), "rb")  # the caller closes it
+    except (wave.Error, EOFError) as exc:
+        raise CorruptMediaError("The audio file is not a readable PCM WAV file.") from exc
+
+
+def _window_features(frames: Any, power: Any, band: Any, usable: Any, kweight: Any) -> Any:
+    """Per 30 ms window: level (dB), zero-crossing rate, share of energy in the voice band,
+    share in the strongest peak (tonality) and K-weighted mean square."""
+    import numpy as np
+
+    total_power = power[:, usable].sum(axis=1) + 1e-20
+    top = power.argmax(axis=1)
+    idx = np.clip(top[:, None] + np.arange(-2, 3), 0, power.shape[1] - 1)
+    ms = (frames.astype(np.float64) ** 2).mean(axis=1)
+    signs = np.signbit(frames)
+    return np.column_stack(
+        [
+            10 * np.log10(ms + 1e-12),
+            (signs[:, 1:] != signs[:, :-1]).mean(axis=1),
+            power[:, band].sum(axis=1) / total_power,
+            np.take_along_axis(power, idx, axis=1).sum(axis=1) / total_power,
+            ms * (power * kweight).sum(axis=1) / (power.sum(axis=1) + 1e-20),
+        ]
+    )
+
+
+def _short_clip(data: bytes, width: int, channels: int, rate: int) -> AudioAnalysis:
+    """A clip shorter than one 30 ms window: its level, and no windowed measures (no window
+    was analysed, so no silence run, speech ratio, loudness block or spectrum exists)."""
+    import numpy as np
+
+    x = _to_mono(data, width, channels)
+    if len(x) == 0:
+        raise CorruptMediaError("The WAV file contains no audio samples.")
+    duration = len(x) / rate
+    power = float(np.dot(x, x)) / max(len(x), 1)
+    peak = float(np.abs(x).max(initial=0.0))
+    return AudioAnalysis(round(duration, 3), _db(power), _db(peak * peak), None)
+
+
+def _moving_spread(level: Any, half: int = 8) -> Any:
+    """Standard deviation of ``level`` over a centred window of ``2 * half + 1`` windows
+    (about half a second), cut at the ends, so any number of windows works."""
+    import numpy as np
+
+    n = len(level)
+    sums = np.concatenate([[0.0], np.cumsum(level)])
+    squares = np.concatenate([[0.0], np.cumsum(level**2)])
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    count = np.maximum(hi - lo, 1)
+    mean = (sums[hi] - sums[lo]) / count
+    return np.sqrt(np.maximum((squares[hi] - squares[lo]) / count - mean**2, 0))
 
 
 def _silence_segments(

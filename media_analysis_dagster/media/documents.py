@@ -5,13 +5,25 @@ precisely and fails loudly on damage; pypdfium2 extracts text and renders, becau
 renders like a viewer does. A page without a text layer (a scan) is rendered to a PNG so a vision
 model can read it. Plain text is one "page"; an image is one page whose picture is normalised to
 JPEG or PNG. Every size that an attacker controls (page count, page area, image pixels, text
-length) is checked before the expensive step it would inflate.
+length) is checked before the expensive step it would inflate: a page is rendered at
+``render_dpi`` unless that exceeds ``max_page_pixels`` (then at the scale that fits), and a
+document renders at most ``max_render_pixels`` in all, so a 14 KB PDF of 50 pages of
+200,000 pt costs what a few ordinary pages cost.
+
+Every string returned (text, metadata) is safe for PostgreSQL (``text_stats.safe_text``): no NUL
+characters (ImageMagick writes them into PDF metadata) and no unpaired surrogates (a broken
+UTF-16 string in a PDF). A PDF yields at most ``max_text_chars`` of text, and pages are read
+only until ``max_seconds`` have passed; the pages after either limit are not listed and the
+metadata says ``truncated``.
 """
 
 from __future__ import annotations
 
 import codecs
+import math
 import os
+import re
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +34,27 @@ from media_analysis_dagster.media.errors import (
     EncryptedDocumentError,
     MediaError,
     MediaLimitError,
+    SourceError,
     UnsupportedMediaError,
 )
+from media_analysis_dagster.media.sniff import bom_encoding
+from media_analysis_dagster.media.text_stats import safe_text
 
 StrPath = str | os.PathLike[str]
 _MAX_TEXT_BYTES = 10 * 1024 * 1024
+#: Largest rendered page (pixels): an A3 page at 100 dpi is 1.9 Mpx.
+MAX_PAGE_PIXELS = 2_500_000
+#: Most pixels rendered for one document, all pages together (50 Letter pages at 100 dpi: 47 Mpx).
+MAX_RENDER_PIXELS = 50_000_000
+#: Most characters of text taken from one PDF (a compressed content stream can hold millions per
+#: page); plain-text documents are cut at 10 MiB of bytes.
+MAX_TEXT_CHARS = 10_000_000
+#: Time after which no further PDF page is read (pdfium spends ~2.4 us per glyph, and a 10 KB
+#: file can hold millions of glyphs per page); ordinary PDFs read at 20-60 ms per page.
+MAX_READ_SECONDS = 120.0
+_MAX_METADATA_ITEMS = 64
+_MAX_METADATA_CHARS = 2000
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -88,20 +116,26 @@ def inspect_document(
     render_dpi: int = 100,
     max_render_pages: int = 50,
     max_image_pixels: int = 100_000_000,
+    max_page_pixels: int = MAX_PAGE_PIXELS,
+    max_render_pixels: int = MAX_RENDER_PIXELS,
+    max_text_chars: int = MAX_TEXT_CHARS,
+    max_seconds: float = MAX_READ_SECONDS,
 ) -> DocumentInfo:
     """Read a PDF, plain-text or image document; page images go to ``out_dir``."""
-    if os.path.getsize(path) == 0:
-        raise CorruptMediaError("The file is empty (0 bytes).")
+    _require_file(path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if mime_type == "application/pdf":
-        return _inspect_pdf(
-            Path(path), out, max_pages, render_dpi, max_render_pages, max_image_pixels
+        page_pixels = min(max_page_pixels, max_image_pixels)
+        deadline = time.monotonic() + max_seconds
+        budget = _Budget(
+            render_dpi, max_render_pages, page_pixels, max_render_pixels, max_text_chars, deadline
         )
+        return _inspect_pdf(Path(path), out, max_pages, budget)
     if mime_type == "text/plain":
         return _inspect_text(Path(path))
     if mime_type.startswith("image/"):
-        return _inspect_image(Path(path), out, mime_type, max_image_pixels)
+        return _inspect_image(Path(path), out, mime_type, max_image_pixels, max_page_pixels)
     raise UnsupportedMediaError(f"Documents of type {mime_type} are not supported.")
 
 
@@ -111,12 +145,20 @@ def check_pdf(path: StrPath, *, max_pages: int = 2000) -> dict[str, Any]:
     The fetch step calls this so an encrypted or damaged PDF fails the request before any
     other step writes files.
     """
+    _require_file(path)
     encrypted, _, count, metadata = _read_pdf_structure(Path(path))
     if count > max_pages:
         raise MediaLimitError(f"The PDF has {count} pages, over the limit of {max_pages}.")
     if count == 0:
         raise CorruptMediaError("The PDF has no pages.")
     return {"page_count": count, "encrypted": encrypted, "metadata": metadata}
+
+
+def _require_file(path: StrPath) -> None:
+    if not os.path.isfile(path):
+        raise SourceError(f"The document {Path(path).name} does not exist.")
+    if os.path.getsize(path) == 0:
+        raise CorruptMediaError("The file is empty (0 bytes).")
 
 
 def _read_pdf_structure(path: Path) -> tuple[bool, str | None, int, dict[str, str]]:
@@ -133,11 +175,7 @@ def _read_pdf_structure(path: Path) -> tuple[bool, str | None, int, dict[str, st
                 raise EncryptedDocumentError("The PDF is encrypted and needs a password.")
             password = ""
         count = len(reader.pages)
-        metadata = {
-            str(key).lstrip("/"): str(value)
-            for key, value in (reader.metadata or {}).items()
-            if value is not None
-        }
+        metadata = _clean_metadata(reader.metadata or {})
     except MediaError:
         raise
     except Exception as exc:  # pypdf signals damage with many exception types
@@ -145,9 +183,46 @@ def _read_pdf_structure(path: Path) -> tuple[bool, str | None, int, dict[str, st
     return encrypted, password, count, metadata
 
 
-def _inspect_pdf(
-    path: Path, out: Path, max_pages: int, dpi: int, max_render: int, max_pixels: int
-) -> DocumentInfo:
+@dataclass
+class _Budget:
+    """What reading one PDF may still cost: pages and pixels to render, characters of text."""
+
+    dpi: int
+    pages: int
+    page_pixels: int
+    pixels: int
+    chars: int
+    deadline: float
+    text_cut: bool = False
+
+    def spent(self) -> bool:
+        """True (and the text marked as cut) once no more text may be read."""
+        if self.chars <= 0 or time.monotonic() > self.deadline:
+            self.text_cut = True
+        return self.text_cut
+
+    def scale_for(self, width_pt: float, height_pt: float) -> float | None:
+        """Render scale for a page (``render_dpi``, lowered to fit the per-page and remaining
+        total pixels), or None when the page has no area or the budget is spent."""
+        if self.pages <= 0 or not (width_pt > 0 and height_pt > 0):
+            return None
+        allowed = min(self.page_pixels, self.pixels)
+        if allowed < 4096:  # less than 64x64: nothing a reader could use
+            return None
+        scale = self.dpi / 72.0
+        area = width_pt * height_pt * scale * scale
+        if area > allowed:
+            scale *= (allowed / area) ** 0.5
+        while math.ceil(width_pt * scale) * math.ceil(height_pt * scale) > allowed:
+            scale *= 0.995  # the renderer rounds sizes up; a step or two absorbs that
+        return scale
+
+    def spend(self, width_px: int, height_px: int) -> None:
+        self.pages -= 1
+        self.pixels -= width_px * height_px
+
+
+def _inspect_pdf(path: Path, out: Path, max_pages: int, budget: _Budget) -> DocumentInfo:
     import pypdfium2 as pdfium
 
     encrypted, password, count, metadata = _read_pdf_structure(path)
@@ -161,51 +236,88 @@ def _inspect_pdf(
     except pdfium.PdfiumError as exc:
         raise CorruptMediaError("The PDF is damaged and cannot be rendered.") from exc
     try:
-        rendered = 0
         for index in range(min(count, len(pdf))):
+            if budget.spent():
+                break  # the pages not read are not listed; metadata says "truncated"
             page = pdf[index]
             try:
-                width, height = page.get_size()
-                textpage = page.get_textpage()
-                text = textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
-                textpage.close()
-                info = PageInfo(index + 1, text, bool(text.strip()), None, width, height)
-                if not info.has_text_layer and rendered < max_render:
-                    info.image_path = _render(page, out, index + 1, dpi, max_pixels)
-                    rendered += 1
+                pages.append(_read_page(page, index + 1, out, budget))
             finally:
                 page.close()
-            pages.append(info)
     except pdfium.PdfiumError as exc:
         raise CorruptMediaError("A page of the PDF is damaged and cannot be read.") from exc
     finally:
         pdf.close()
     text = "\n\n".join(page.text for page in pages if page.has_text_layer)
+    if budget.text_cut:
+        metadata["truncated"] = "true"
     return DocumentInfo(
         "pdf", "application/pdf", count, encrypted, metadata, pages, text, None, None, len(text)
     )
 
 
-def _render(page: Any, out: Path, number: int, dpi: int, max_pixels: int) -> Path:
-    """Render one page, lowering the resolution if a huge page would exceed ``max_pixels``."""
+def _read_page(page: Any, number: int, out: Path, budget: _Budget) -> PageInfo:
+    """One page's text (within what is left of the text budget); a page without text is
+    rendered if the render budget allows."""
     width, height = page.get_size()
-    scale = dpi / 72.0
-    area = width * height * scale * scale
-    if area > max_pixels:
-        scale *= (max_pixels / area) ** 0.5
-    target = out / f"page_{number:04d}.png"
-    image = page.render(scale=scale).to_pil()
-    image.save(target, "PNG")
-    return target
+    textpage = page.get_textpage()
+    try:
+        chars = textpage.count_chars()
+        take = min(chars, budget.chars)
+        text = textpage.get_text_range(0, take) if take > 0 else ""
+    finally:
+        textpage.close()
+    text = safe_text(text.replace("\r\n", "\n").replace("\r", "\n"))
+    budget.chars -= len(text)
+    budget.text_cut = budget.text_cut or take < chars
+    info = PageInfo(number, text, bool(text.strip()) or take < chars, None, width, height)
+    scale = None if info.has_text_layer else budget.scale_for(width, height)
+    if scale is not None:
+        image = page.render(scale=scale).to_pil()
+        budget.spend(image.width, image.height)
+        info.image_path = out / f"page_{number:04d}.png"
+        image.save(info.image_path, "PNG")
+    return info
+
+
+def _clean_metadata(raw: Any) -> dict[str, str]:
+    """PDF document info as short, printable strings (no control characters, no NUL)."""
+    metadata: dict[str, str] = {}
+    for key, value in raw.items():
+        if len(metadata) >= _MAX_METADATA_ITEMS:
+            break
+        value = value.get_object() if hasattr(value, "get_object") else value
+        if value is None:
+            continue
+        text = _pdf_bytes_text(value) if isinstance(value, bytes) else str(value)
+        name = _CONTROL.sub("", safe_text(str(key).lstrip("/")))[:100]
+        text = _CONTROL.sub("", safe_text(text)).strip()[:_MAX_METADATA_CHARS]
+        if name:
+            metadata[name] = text
+    return metadata
+
+
+def _pdf_bytes_text(raw: bytes) -> str:
+    """A PDF string pypdf could not decode (it keeps bytes): UTF-16 or UTF-8 when a byte-order
+    mark says so or the bytes are valid UTF-8, else Latin-1; damage becomes U+FFFD."""
+    codec = bom_encoding(raw)
+    if codec is not None:
+        return codecs.decode(raw, codec, errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _inspect_text(path: Path) -> DocumentInfo:
-    """Plain text as UTF-8 with undecodable bytes replaced, capped at 10 MiB."""
+    """Plain text (UTF-8, or UTF-16/32 when a byte-order mark says so) with undecodable bytes
+    replaced, capped at 10 MiB."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         data = handle.read(_MAX_TEXT_BYTES)
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    text = decoder.decode(data, final=size <= _MAX_TEXT_BYTES)
+    codec = bom_encoding(data) or "utf-8-sig"
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    text = safe_text(decoder.decode(data, final=size <= _MAX_TEXT_BYTES))
     text = text.replace("\r\n", "\n")
     metadata = {"truncated": "true"} if size > _MAX_TEXT_BYTES else {}
     page = PageInfo(1, text, True)
@@ -214,13 +326,18 @@ def _inspect_text(path: Path) -> DocumentInfo:
     )
 
 
-def _inspect_image(path: Path, out: Path, mime_type: str, max_pixels: int) -> DocumentInfo:
-    """Check, decode and normalise an image; the pixel count is checked before decoding."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _inspect_image(
+    path: Path, out: Path, mime_type: str, max_pixels: int, page_pixels: int
+) -> DocumentInfo:
+    """Check, decode and normalise an image; the pixel count is checked before decoding, and
+    the page image is at most ``page_pixels`` (the original size goes into the metadata)."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
+            # Our pixel limit replaces Pillow's bomb warning; its "corrupt EXIF" notes are noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > max_pixels:
@@ -229,14 +346,20 @@ def _inspect_image(path: Path, out: Path, mime_type: str, max_pixels: int) -> Do
                     )
                 image.verify()
             with Image.open(path) as image:
-                image.load()
                 metadata = {"format": str(image.format), "mode": image.mode}
                 metadata["frames"] = str(getattr(image, "n_frames", 1))
-                picture = ImageOps.exif_transpose(image)
-    except Image.DecompressionBombError as exc:
-        raise MediaLimitError("The image has more pixels than Pillow allows.") from exc
+                picture = _page_picture(image, page_pixels)
+    except MediaError:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own check, at twice its warning size
+        limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or 0) or max_pixels)
+        raise MediaLimitError(f"The image has more pixels than the limit of {limit}.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise CorruptMediaError("The image is damaged or not in a readable format.") from exc
+    except Exception as exc:  # Pillow's parsers signal damage with many exception types
+        raise CorruptMediaError("The image is damaged or not in a readable format.") from exc
+    if picture.width * picture.height < width * height:
+        metadata["original_size"] = f"{width}x{height}"
     has_alpha = picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info
     if has_alpha:
         target = out / "page_0001.png"
@@ -248,3 +371,36 @@ def _inspect_image(path: Path, out: Path, mime_type: str, max_pixels: int) -> Do
     return DocumentInfo(
         "image", mime_type, 1, False, metadata, [page], "", picture.width, picture.height, 0
     )
+
+
+def _page_picture(image: Any, max_pixels: int) -> Any:
+    """The decoded picture, upright, at most ``max_pixels``. A larger one is reduced while it
+    is decoded where the format allows (JPEG decodes at 1/2 to 1/8 scale), otherwise by an
+    integer box reduction, so no second full-size copy is made: a 90 Mpx RGBA PNG of 350 KB
+    peaked at 1.1 GB when it was decoded, turned upright and converted at full size."""
+    from PIL import ImageOps
+
+    width, height = image.size
+    if width * height <= max_pixels:
+        image.load()
+        return ImageOps.exif_transpose(image)
+    scale = (max_pixels / (width * height)) ** 0.5
+    target = (max(1, int(width * scale)), max(1, int(height * scale)))
+    image.draft(None, target)  # JPEG: decode at a reduced scale; a no-op for other formats
+    factor = max(1, min(image.width // target[0], image.height // target[1]))
+    small = _reduced(image, factor) if factor > 1 else image.copy()
+    small.thumbnail(target)
+    return ImageOps.exif_transpose(small)
+
+
+def _reduced(image: Any, factor: int) -> Any:
+    """Integer box reduction without a second full-size copy: Pillow reduces RGBA through a
+    premultiplied full-size copy, so bands with alpha are reduced one at a time."""
+    from PIL import Image
+
+    if image.mode not in ("L", "RGB", "RGBA", "LA"):
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA"):
+        bands = [image.getchannel(i).reduce(factor) for i in range(len(image.getbands()))]
+        return Image.merge(image.mode, bands)
+    return image.reduce(factor)

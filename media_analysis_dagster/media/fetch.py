@@ -11,12 +11,12 @@ DESIGN §6:
   goes to a checked address (the next one only if the first refuses). The request URL carries
   that IP, the ``Host`` header the original name, and for https the ``sni_hostname`` request
   extension makes TLS send SNI for, and verify the certificate against, the original name. So no
-  second lookup can swap in an internal address. Environment proxies are ignored
-  (``trust_env=False``), because a proxy would resolve the name itself.
+  second lookup can swap in an internal address. No proxy is ever used (httpcore reads no
+  environment), because a proxy would resolve the name itself.
 - Size and total time are limited while streaming into a ``.part`` file, which is deleted on any
-  failure and renamed only when the download is complete. The time limit is checked between
-  chunks; one stalled read is bounded by a read timeout equal to the time left when the request
-  started.
+  failure and renamed only when the download is complete. ``timeout_s`` is one wall-clock
+  deadline over DNS, connect, TLS, headers and body of every hop (see ``bounded_http``), and
+  ``max_bytes`` holds on the bytes received and on the decoded bytes written.
 
 Testing seam: :func:`download` accepts ``address_allowed``, a predicate that replaces the address
 policy derived from ``FetchLimits.allow_private``. Tests pass "loopback only" so a local server can
@@ -26,17 +26,33 @@ connection is attempted. Production callers do not pass it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any
 
-from media_analysis_dagster.media.errors import DownloadError, ForbiddenSourceError, SourceError
+import httpcore
+
+from media_analysis_dagster.media.bounded_http import (
+    deadline_pool,
+    decoded_body,
+    failure_reason,
+    header_value,
+)
+from media_analysis_dagster.media.errors import (
+    DownloadError,
+    ForbiddenSourceError,
+    MediaError,
+    MediaLimitError,
+    SourceError,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -115,14 +131,18 @@ def resolve_local_path(media_path: str, roots: Sequence[Path]) -> Path:
     raise SourceError(f"The media file {media_path} does not exist.")
 
 
-def _stream_copy(reader: BinaryIO, part: Path, max_bytes: int | None) -> tuple[int, str]:
+def _write_hashed(
+    chunks: Iterable[bytes], part: Path, max_bytes: int | None, error: type[MediaError]
+) -> tuple[int, str]:
+    """Write ``chunks`` to ``part`` while hashing and counting them: the one copy loop that
+    local copies and downloads share, so the size limit holds on what is written."""
     digest = hashlib.sha256()
     size = 0
     with open(part, "wb") as out:
-        while chunk := reader.read(_CHUNK):
+        for chunk in chunks:
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
-                raise DownloadError(f"The media is larger than the limit of {max_bytes} bytes.")
+                raise error(f"The media is larger than the limit of {max_bytes} bytes.")
             digest.update(chunk)
             out.write(chunk)
     return size, digest.hexdigest()
@@ -135,7 +155,8 @@ def copy_local(src: Path, dest: Path, *, max_bytes: int | None = None) -> Fetche
     part = dest.with_name(dest.name + ".part")
     try:
         with open(src, "rb") as reader:
-            size, sha = _stream_copy(reader, part, max_bytes)
+            chunks = iter(lambda: reader.read(_CHUNK), b"")
+            size, sha = _write_hashed(chunks, part, max_bytes, MediaLimitError)
         os.replace(part, dest)
     except OSError as exc:
         part.unlink(missing_ok=True)
@@ -168,20 +189,34 @@ def _address_policy(allow_private: bool) -> AddressPolicy:
     return (lambda ip: True) if allow_private else is_public_address
 
 
-def _resolve(host: str, port: int) -> list[IPAddress]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise DownloadError(f"The host name {host} could not be resolved.") from exc
+def _resolve(host: str, port: int, deadline: float) -> list[IPAddress]:
+    """Resolve ``host`` within the time left: the lookup runs in a daemon thread, so a slow
+    resolver (an attacker controls the name servers of their own domain) cannot hold the
+    request past its deadline; a lookup still running then ends on its own."""
+    found: list[Any] = []
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as exc:  # any failure is a failed lookup, reported below
+            found.append(exc)
+
+    worker = threading.Thread(target=lookup, name="media-fetch-dns", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if not found:
+        raise DownloadError(f"The host name {host} could not be resolved in time.")
+    if isinstance(found[0], BaseException):
+        raise DownloadError(f"The host name {host} could not be resolved.") from found[0]
     addresses: list[IPAddress] = []
-    for info in infos:
+    for info in found[0]:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if ip not in addresses:
             addresses.append(ip)
     return addresses
 
 
-def _vet(url: str, policy: AddressPolicy) -> tuple[httpx.URL, list[IPAddress]]:
+def _vet(url: str, policy: AddressPolicy, deadline: float) -> tuple[httpx.URL, list[IPAddress]]:
     """Parse and check ``url``; return it with the checked addresses to connect to."""
     import httpx
 
@@ -196,7 +231,9 @@ def _vet(url: str, policy: AddressPolicy) -> tuple[httpx.URL, list[IPAddress]]:
     if not host:
         raise ForbiddenSourceError("The media URL has no host name.")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    addresses = _resolve(host, port)
+    if not 0 < port < 65536:
+        raise ForbiddenSourceError(f"The media URL has the invalid port {port}.")
+    addresses = _resolve(host, port, deadline)
     if not addresses:
         raise DownloadError(f"The host name {host} could not be resolved.")
     for ip in addresses:
@@ -207,44 +244,6 @@ def _vet(url: str, policy: AddressPolicy) -> tuple[httpx.URL, list[IPAddress]]:
     return parsed, addresses
 
 
-def check_url_allowed(url: str, *, allow_private: bool) -> None:
-    """Raise ForbiddenSourceError unless ``url`` is http(s) to allowed addresses only."""
-    _vet(url, _address_policy(allow_private))
-
-
-def _send(
-    client: httpx.Client,
-    target: httpx.URL,
-    addresses: list[IPAddress],
-    deadline: float,
-    limits: FetchLimits,
-) -> httpx.Response:
-    """GET ``target`` from the first of its checked addresses that accepts a connection."""
-    import httpx
-
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise DownloadError(f"The download took longer than {limits.timeout_s:g} seconds.")
-    host = target.raw_host.decode("ascii")
-    extensions: dict[str, object] = {}
-    if target.scheme == "https" and not _is_ip_literal(host):
-        extensions["sni_hostname"] = host
-    failure: httpx.ConnectError | None = None
-    for ip in addresses:
-        request = client.build_request(
-            "GET",
-            target.copy_with(host=str(ip)),
-            headers={"Host": target.netloc.decode("ascii"), "Accept-Encoding": "identity"},
-            timeout=httpx.Timeout(remaining, connect=min(limits.connect_timeout_s, remaining)),
-            extensions=extensions,
-        )
-        try:
-            return client.send(request, stream=True)
-        except httpx.ConnectError as exc:
-            failure = exc
-    raise failure or DownloadError(f"The host {host} has no address to connect to.")
-
-
 def _is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -253,28 +252,99 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
-def _save(
-    response: httpx.Response, part: Path, limits: FetchLimits, deadline: float
-) -> tuple[int, str]:
-    declared = response.headers.get("content-length", "")
+def _send(
+    pool: httpcore.ConnectionPool,
+    target: httpx.URL,
+    addresses: list[IPAddress],
+    limits: FetchLimits,
+) -> httpcore.Response:
+    """GET ``target`` from the first of its checked addresses that accepts a connection; the
+    request goes to the IP, the ``Host`` header and TLS SNI carry the original name."""
+    host = target.raw_host.decode("ascii")
+    headers = [
+        (b"Host", target.netloc),
+        (b"User-Agent", _USER_AGENT.encode()),
+        (b"Accept-Encoding", b"identity"),
+    ]
+    if target.userinfo:
+        token = base64.b64encode(f"{target.username}:{target.password}".encode()).decode()
+        headers.append((b"Authorization", f"Basic {token}".encode()))
+    extensions: dict[str, Any] = {"timeout": {"connect": limits.connect_timeout_s}}
+    if target.scheme == "https" and not _is_ip_literal(host):
+        extensions["sni_hostname"] = host
+    failure: httpcore.ConnectError | None = None
+    for ip in addresses:
+        url = httpcore.URL(
+            scheme=target.raw_scheme,
+            host=str(ip).encode(),
+            port=target.port,
+            target=target.raw_path,
+        )
+        try:
+            return pool.handle_request(
+                httpcore.Request("GET", url, headers=headers, extensions=extensions)
+            )
+        except httpcore.ConnectError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    raise DownloadError(f"The host {host} has no address to connect to.")
+
+
+def _raw_body(response: httpcore.Response, limits: FetchLimits, deadline: float) -> Iterator[bytes]:
+    """The body as received (before content decoding), bounded in size and time."""
+    declared = header_value(response, b"content-length") or ""
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise DownloadError(
             f"The download is {int(declared)} bytes, over the limit of {limits.max_bytes} bytes."
         )
-    digest = hashlib.sha256()
-    size = 0
-    with open(part, "wb") as out:
-        for chunk in response.iter_bytes():  # as received, so the deadline is checked often
-            size += len(chunk)
-            if size > limits.max_bytes:
-                raise DownloadError(
-                    f"The download is larger than the limit of {limits.max_bytes} bytes."
-                )
-            if time.monotonic() > deadline:
-                raise DownloadError(f"The download took longer than {limits.timeout_s:g} seconds.")
-            digest.update(chunk)
-            out.write(chunk)
-    return size, digest.hexdigest()
+    received = 0
+    for chunk in response.iter_stream():
+        received += len(chunk)
+        if received > limits.max_bytes:
+            raise DownloadError(
+                f"The download is larger than the limit of {limits.max_bytes} bytes."
+            )
+        if time.monotonic() > deadline:
+            raise DownloadError(f"The download took longer than {limits.timeout_s:g} seconds.")
+        yield chunk
+
+
+def _fetch_once(
+    pool: httpcore.ConnectionPool,
+    target: httpx.URL,
+    addresses: list[IPAddress],
+    part: Path,
+    limits: FetchLimits,
+    deadline: float,
+) -> tuple[str | None, tuple[int, str, str | None] | None]:
+    """One hop: (redirect location, None) or (None, (size, sha256, content type))."""
+    host = target.host
+    response = _send(pool, target, addresses, limits)
+    try:
+        status = response.status
+        if status in _REDIRECT_STATUSES:
+            location = header_value(response, b"location")
+            if not location:
+                raise DownloadError(f"The server {host} redirected without a location.")
+            return location, None
+        if not 200 <= status < 300:
+            raise DownloadError(f"The server {host} answered HTTP status {status}.")
+        encoding = header_value(response, b"content-encoding")
+        body = decoded_body(_raw_body(response, limits, deadline), encoding, host)
+        size, sha = _write_hashed(body, part, limits.max_bytes, DownloadError)
+        return None, (size, sha, header_value(response, b"content-type"))
+    finally:
+        response.close()
+
+
+def _redirect_target(target: httpx.URL, location: str, host: str) -> str:
+    import httpx
+
+    try:
+        return str(target.join(location))
+    except httpx.InvalidURL as exc:
+        raise DownloadError(f"The server {host} redirected to an invalid address.") from exc
 
 
 def download(
@@ -285,8 +355,6 @@ def download(
     address_allowed: AddressPolicy | None = None,
 ) -> Fetched:
     """Download ``url`` to ``dest`` under ``limits``; see the module docstring for the rules."""
-    import httpx
-
     policy = address_allowed or _address_policy(limits.allow_private)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -294,40 +362,32 @@ def download(
     deadline = time.monotonic() + limits.timeout_s
     current = url
     host = "the server"
+    pool = deadline_pool(deadline)
     try:
-        headers = {"User-Agent": _USER_AGENT}
-        with httpx.Client(follow_redirects=False, trust_env=False, headers=headers) as client:
+        with pool:
             for _ in range(limits.max_redirects + 1):
-                target, addresses = _vet(current, policy)
+                target, addresses = _vet(current, policy, deadline)
                 host = target.host
-                response = _send(client, target, addresses, deadline, limits)
-                try:
-                    status = response.status_code
-                    if status in _REDIRECT_STATUSES:
-                        location = response.headers.get("location")
-                        if not location:
-                            raise DownloadError(f"The server {host} redirected without a location.")
-                        current = str(target.join(location))
-                        continue
-                    if not 200 <= status < 300:
-                        raise DownloadError(f"The server {host} answered HTTP status {status}.")
-                    size, sha = _save(response, part, limits, deadline)
-                    content_type = response.headers.get("content-type")
-                finally:
-                    response.close()
+                location, saved = _fetch_once(pool, target, addresses, part, limits, deadline)
+                if saved is None:
+                    current = _redirect_target(target, location or "", host)
+                    continue
                 os.replace(part, dest)
                 final_url = str(target.copy_with(userinfo=b""))  # never store credentials
-                return Fetched(dest, size, sha, "url", final_url, content_type)
+                return Fetched(dest, saved[0], saved[1], "url", final_url, saved[2])
             raise DownloadError(
                 f"The download was redirected more than {limits.max_redirects} times."
             )
-    except httpx.TimeoutException as exc:
+    except httpcore.TimeoutException as exc:
         part.unlink(missing_ok=True)
+        if time.monotonic() >= deadline:
+            raise DownloadError(
+                f"The download took longer than {limits.timeout_s:g} seconds."
+            ) from exc
         raise DownloadError(f"The download from {host} timed out.") from exc
-    except httpx.HTTPError as exc:
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         part.unlink(missing_ok=True)
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DownloadError(f"The download from {host} failed: {reason}.") from exc
+        raise DownloadError(f"The download from {host} failed: {failure_reason(exc)}.") from exc
     except BaseException:
         part.unlink(missing_ok=True)
         raise

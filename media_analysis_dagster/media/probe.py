@@ -67,9 +67,8 @@ def open_video(path: str | Path) -> Iterator[tuple[InputContainer, VideoStream]]
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(
-            f"The file {path.name} could not be read as media ({exc.strerror or exc})."
-        ) from exc
+        why = f" ({exc.strerror})" if exc.strerror else ""
+        raise CorruptMediaError(f"The file {path.name} could not be read as media{why}.") from exc
     try:
         attached = av.stream.Disposition.attached_pic
         streams = [s for s in container.streams.video if not (s.disposition & attached)]
@@ -130,6 +129,32 @@ def _duration(container: InputContainer, stream: VideoStream) -> float:
     return max(0.0, (last or 0.0) - stream_start(stream))
 
 
+def longest_duration(container: InputContainer) -> float:
+    """The longest duration the headers claim, over the container and every stream.
+
+    A limit checked on one stream only is a limit on that stream: a one-second video can carry
+    a seven-hour audio track, and the audio branch would decode all of it. Headers can also
+    understate; the decoders (``audio.extract_wav``) bound what they actually produce.
+    """
+    longest = (container.duration or 0) / 1_000_000
+    for stream in container.streams:
+        if stream.duration and stream.time_base:
+            longest = max(longest, float(stream.duration * stream.time_base))
+    return longest
+
+
+def _check_size(name: str, width: int, height: int, max_pixels: int) -> None:
+    """Refuse a picture size that is missing (a header the demuxer rejected) or too large, before
+    a frame of that size is allocated."""
+    if width <= 0 or height <= 0:
+        raise CorruptMediaError(f"The video {name} declares no valid picture size.")
+    if width * height > max_pixels:
+        raise MediaLimitError(
+            f"The video {name} is {width}x{height} pixels, more than the limit of "
+            f"{max_pixels} pixels per frame."
+        )
+
+
 def probe_video(
     path: str | Path, *, max_duration: float = 6 * 3600, max_pixels: int = 8192 * 8192
 ) -> VideoInfo:
@@ -140,25 +165,26 @@ def probe_video(
     with open_video(path) as (container, stream):
         ctx = stream.codec_context
         width, height = ctx.width, ctx.height
-        if width * height > max_pixels:
-            raise MediaLimitError(
-                f"The video {name} is {width}x{height} pixels, more than the limit of "
-                f"{max_pixels} pixels per frame."
-            )
+        _check_size(name, width, height, max_pixels)
         duration = _duration(container, stream)
-        if duration > max_duration:
+        longest = max(duration, longest_duration(container))
+        if longest > max_duration:
+            what = "" if duration >= longest else " has a stream that"
             raise MediaLimitError(
-                f"The video {name} lasts {duration:.0f} s, longer than the limit of "
+                f"The video {name}{what} lasts {longest:.0f} s, longer than the limit of "
                 f"{max_duration:.0f} s."
             )
         try:
             first = next(iter(container.decode(stream)), None)
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"The video {name} could not be decoded ({exc}).") from exc
+            raise CorruptMediaError(
+                f"The video {name} could not be decoded; it may be damaged or truncated."
+            ) from exc
         if first is None:
             raise CorruptMediaError(
                 f"The video {name} has no decodable frame; it may be truncated."
             )
+        _check_size(name, first.width, first.height, max_pixels)  # the bitstream's own size
         rotation = rotation_of(stream, first.rotation)
         sar_r = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
         sar = float(sar_r) if sar_r else 1.0

@@ -2,9 +2,13 @@
 
 ``media_type="auto"`` requests are routed by this module, so a misnamed upload (a text file called
 ``clip.mp4``) must land in the document branch instead of failing deep inside a video decoder.
+A byte-order mark is looked at first: UTF-16 text starts with ``FF FE``, which is also a valid
+MPEG audio frame sync, so BOM-marked text that decodes cleanly is text whatever else it resembles.
 Magic bytes settle most formats. Containers that can hold either audio or video (ISO BMFF with a
-generic brand, Matroska/WebM, Ogg, AVI, MPEG-TS, ASF) are opened with PyAV, which only reads the
-headers, to see whether a real video stream exists; an attached cover picture does not count.
+generic brand, Matroska/WebM, Ogg, AVI, FLV, MPEG-PS, MPEG-TS, ASF) are opened with PyAV, which
+reads the headers (and, for FLV and MPEG-PS, the first packets) to list the streams: a real video
+stream makes it video (an attached cover picture does not count), otherwise an audio stream makes
+it audio, and a container with only subtitles or data is refused here with a clear message.
 If PyAV cannot open such a container (a truncated upload), the magic-byte guess is kept and the
 probe that follows reports the damage with a proper message.
 """
@@ -15,12 +19,24 @@ import codecs
 import os
 from dataclasses import dataclass
 
-from media_analysis_dagster.media.errors import CorruptMediaError
+from media_analysis_dagster.media.errors import (
+    CorruptMediaError,
+    SourceError,
+    UnsupportedMediaError,
+)
 
 _HEAD_BYTES = 64 * 1024
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1"}
 _TEXT_CONTROL_OK = {"\t", "\n", "\r", "\f", "\v"}
+# Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -43,18 +59,44 @@ def _media_type(mime: str) -> str | None:
     return None
 
 
-def _has_video_stream(path: str | os.PathLike[str]) -> bool | None:
-    """True/False when PyAV can read the headers, None when it cannot open the file."""
+def bom_encoding(head: bytes) -> str | None:
+    """The Python codec named by a byte-order mark at the start of ``head`` (it consumes the
+    mark when decoding), or None."""
+    for mark, codec in _BOMS:
+        if head.startswith(mark):
+            return codec
+    return None
+
+
+def _stream_kinds(path: str | os.PathLike[str]) -> set[str] | None:
+    """Kinds of the streams PyAV finds ('video' only for a real picture stream, not cover art),
+    or None when it cannot open the file."""
     import av
 
     try:
         with av.open(os.fspath(path), metadata_errors="ignore") as container:
-            for stream in container.streams.video:
-                if not stream.disposition & av.stream.Disposition.attached_pic:
-                    return True
-            return False
+            attached = av.stream.Disposition.attached_pic
+            return {
+                "cover" if s.type == "video" and s.disposition & attached else str(s.type)
+                for s in container.streams
+            }
     except (av.FFmpegError, OSError, ValueError):
         return None
+
+
+def _route_container(path: str | os.PathLike[str], mime: str) -> Sniffed:
+    """Video if a real video stream exists, else audio if an audio stream does; refuse the rest."""
+    kinds = _stream_kinds(path)
+    if kinds is None or "video" in kinds:
+        return Sniffed(mime_type=mime, media_type=_media_type(mime))
+    if "audio" in kinds:
+        return Sniffed(mime_type=_AUDIO_TWIN.get(mime, mime), media_type="audio")
+    if not kinds:
+        raise CorruptMediaError("The file holds no readable stream; it may be truncated.")
+    raise UnsupportedMediaError(
+        "The file holds only subtitle, data or cover-picture streams, and no video or audio "
+        "to analyse."
+    )
 
 
 def _mpeg_audio_sync(head: bytes) -> str | None:
@@ -69,6 +111,16 @@ def _mpeg_audio_sync(head: bytes) -> str | None:
     return "audio/mpeg" if version != 1 and bitrate != 0x0F and rate != 0x03 else None
 
 
+def _is_id3(head: bytes) -> bool:
+    """An ID3v2 tag: version 2-4 and a size made of 7-bit bytes (text saying "ID3" is not)."""
+    return (
+        head.startswith(b"ID3")
+        and len(head) >= 10
+        and head[3] in (2, 3, 4)
+        and all(b < 0x80 for b in head[6:10])
+    )
+
+
 def _skip_id3(head: bytes) -> bytes:
     size = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7)
     size += head[9] & 0x7F
@@ -79,7 +131,7 @@ def _skip_id3(head: bytes) -> bytes:
 
 def _magic(head: bytes) -> tuple[str, bool]:
     """(mime type, whether audio-vs-video must be decided by opening the container)."""
-    if head.startswith(b"ID3") and len(head) >= 10:
+    if _is_id3(head):
         rest = _skip_id3(head)
         if rest.startswith(b"fLaC"):
             return "audio/flac", False
@@ -115,14 +167,20 @@ def _magic(head: bytes) -> tuple[str, bool]:
         (b"\xff\xd8\xff", "image/jpeg", False),
         (b"GIF87a", "image/gif", False),
         (b"GIF89a", "image/gif", False),
-        (b"FLV\x01", "video/x-flv", False),
+        (b"FLV\x01", "video/x-flv", True),
         (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "video/x-ms-asf", True),
-        (b"\x00\x00\x01\xba", "video/mpeg", False),
+        (b"\x00\x00\x01\xba", "video/mpeg", True),
+        (b"II*\x00", "image/tiff", False),
+        (b"MM\x00*", "image/tiff", False),
+        (b"II+\x00", "image/tiff", False),  # BigTIFF
+        (b"MM\x00+", "image/tiff", False),
         (b"#!AMR", "audio/amr", False),
     )
     for magic, mime, ambiguous in simple:
         if head.startswith(magic):
             return mime, ambiguous
+    if _is_bmp(head):
+        return "image/bmp", False
     if len(head) >= 377 and head[0] == head[188] == head[376] == 0x47:
         return "video/mp2t", True
     if b"%PDF-" in head[:1024]:
@@ -133,6 +191,19 @@ def _magic(head: bytes) -> tuple[str, bool]:
     return "application/octet-stream", False
 
 
+def _is_bmp(head: bytes) -> bool:
+    """``BM`` alone starts plenty of text; a BMP also has zero reserved bytes and a known DIB
+    header size."""
+    return (
+        head[:2] == b"BM"
+        and len(head) >= 18
+        and head[6:10] == b"\x00\x00\x00\x00"
+        and int.from_bytes(head[14:18], "little") in {12, 16, 40, 52, 56, 64, 108, 124}
+    )
+
+
+# An audio-only file in a container named for video gets an audio type, so nothing downstream
+# takes it for a video.
 _AUDIO_TWIN = {
     "video/mp4": "audio/mp4",
     "video/quicktime": "audio/mp4",
@@ -141,17 +212,20 @@ _AUDIO_TWIN = {
     "video/ogg": "audio/ogg",
     "video/mp2t": "audio/mp2t",
     "video/x-ms-asf": "audio/x-ms-wma",
+    "video/x-msvideo": "audio/x-msvideo",
+    "video/x-flv": "audio/x-flv",
+    "video/mpeg": "audio/x-mpeg-ps",
 }
 
 
-def _looks_like_text(head: bytes, truncated: bool) -> bool:
-    """UTF-8 (BOM allowed), no NUL bytes, and at least 95% printable characters."""
-    if b"\x00" in head:
-        return False
+def _looks_like_text(head: bytes, truncated: bool, codec: str = "utf-8-sig") -> bool:
+    """Decodes strictly in ``codec``, has no NUL, and at least 95% printable characters."""
     try:
         # A prefix may end inside a multi-byte character; final=False tolerates exactly that.
-        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=not truncated)
+        text = codecs.getincrementaldecoder(codec)().decode(head, final=not truncated)
     except UnicodeDecodeError:
+        return False
+    if "\x00" in text:
         return False
     if not text.strip():
         return bool(text)
@@ -160,16 +234,22 @@ def _looks_like_text(head: bytes, truncated: bool) -> bool:
 
 
 def sniff(path: str | os.PathLike[str]) -> Sniffed:
-    """Detect the type of ``path`` by content; raise CorruptMediaError for an empty file."""
+    """Detect the type of ``path`` by content. An empty file raises CorruptMediaError, a
+    container with neither video nor audio (subtitles only) UnsupportedMediaError."""
+    if not os.path.isfile(path):
+        raise SourceError(f"The media file {os.path.basename(path)} does not exist.")
     size = os.path.getsize(path)
     if size == 0:
         raise CorruptMediaError("The file is empty (0 bytes).")
     with open(path, "rb") as handle:
         head = handle.read(_HEAD_BYTES)
+    truncated = size > len(head)
+    codec = bom_encoding(head)
+    if codec is not None and _looks_like_text(head, truncated, codec):
+        return Sniffed(mime_type="text/plain", media_type="document")
     mime, ambiguous = _magic(head)
-    if ambiguous and _has_video_stream(path) is False:
-        # An AVI without video has no audio MIME type of its own; keep it but route it as audio.
-        return Sniffed(mime_type=_AUDIO_TWIN.get(mime, mime), media_type="audio")
-    if mime == "application/octet-stream" and _looks_like_text(head, size > len(head)):
+    if ambiguous:
+        return _route_container(path, mime)
+    if mime == "application/octet-stream" and _looks_like_text(head, truncated):
         mime = "text/plain"
     return Sniffed(mime_type=mime, media_type=_media_type(mime))

@@ -6,17 +6,22 @@ carries ``metadata.task`` (the mapping key), which is what a re-executed step re
 """
 
 import time
+from typing import TYPE_CHECKING, Any
 
 from dagster import DynamicOut, DynamicOutput, MetadataValue, OpExecutionContext, Output, op
 
 from ..contracts import Branch, FetchedMedia, PlannedTask, RequestSpec, TaskOutcome
 from ..errors import describe
 from ..providers.base import AnalysisTask
-from ..resources import DatabaseResource, ProvidersResource
-from .common import materialize, readable_failures, resume_if_reexecution
+from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
+from .budget import StoreBudget
+from .common import STEP_OUTPUTS, materialize, readable_failures, resume_if_reexecution
 from .planning import plan_tasks
 from .pools import pooled
-from .to_rows import result_row
+from .to_rows import file_row, result_row
+
+if TYPE_CHECKING:
+    from ..providers.chain import Budget
 
 
 @op(out=DynamicOut(PlannedTask), description="Decide which analyses apply; one mapped step each.")
@@ -27,14 +32,13 @@ def plan_analyses(
     media: FetchedMedia,
     branches: list[Branch],
     providers: ProvidersResource,
+    files: FileStorageResource,
 ):
     def has_chain(result_type: str) -> bool:
         chain = providers.chain(result_type, list(request.providers or []) or None)
-        return any(
-            p.name != "internal" and p.supports(result_type, media.media_type) for p in chain
-        )
+        return any(p.supports(result_type, media.media_type) for p in chain)
 
-    planned = plan_tasks(request, media, branches, has_chain)
+    planned = plan_tasks(request, media, branches, has_chain, files.local_copy)
     names = ", ".join(f"{p.kind}:{p.key}" for p in planned)
     context.log.info(f"planned {names}; providers enabled: {', '.join(providers.enabled_names())}")
     for p in planned:
@@ -62,22 +66,24 @@ def _internal(task: AnalysisTask, providers: ProvidersResource) -> tuple[list, l
 def run_task(
     planned: PlannedTask,
     providers: ProvidersResource,
-    spent_usd: float,
+    budget: "Budget | None",
     context: OpExecutionContext | None = None,
+    local: Any = None,
 ) -> TaskOutcome:
-    """Run one planned task: the internal provider, or the result type's fallback chain."""
-    from ..providers.chain import Budget, run_chain
+    """Run one planned task: the internal provider, or the result type's fallback chain
+    (its paid calls reserve their most possible cost from ``budget`` before they are made)."""
+    from ..providers.chain import run_chain
 
-    task = planned.resolved()
+    task = planned.resolved(local)
     if planned.kind == "internal":
         results, attempts = _internal(task, providers)
     else:
         requested = list(planned.providers) if planned.providers else None
-        chain = [p for p in providers.chain(task.result_type, requested) if p.name != "internal"]
+        chain = providers.chain(task.result_type, requested)
         outcome = run_chain(
             task,
             pooled(chain, context) if context is not None else chain,
-            budget=Budget(providers.budget_usd, spent_usd),
+            budget=budget,
             retry_kwargs=providers.retry_kwargs(),
         )
         results = [outcome.result] if outcome.result else []
@@ -115,6 +121,30 @@ def _metadata(outcome: TaskOutcome) -> dict:
     }
 
 
+def store_subtitles(
+    context: OpExecutionContext,
+    database: DatabaseResource,
+    files: FileStorageResource,
+    request_id: str,
+    outcome: TaskOutcome,
+) -> None:
+    """The transcript as ``.srt`` and ``.vtt`` files (``media_files.file_type='transcription'``),
+    whichever provider made it."""
+    from ..providers.local_speech import subtitle_files
+
+    out_dir = files.step_dir(request_id, STEP_OUTPUTS["analyze"][0])
+    refs = []
+    for result in outcome.results:
+        for ext, text in subtitle_files(result).items():
+            path = out_dir / f"transcript.{ext}"
+            path.write_text(text, encoding="utf-8")
+            mime = "application/x-subrip" if ext == "srt" else "text/vtt"
+            refs.append(files.stored(path, mime_type=mime))
+    rows = [file_row(ref, "transcription") for ref in refs]
+    database.store.replace_rows(request_id, file_types=["transcription"], files=rows)
+    materialize(context, "media_files", request_id, file_type="transcription", rows=len(rows))
+
+
 @op(description="Run one analysis task (internal facts, or a provider fallback chain).")
 @readable_failures
 def analyze(
@@ -122,13 +152,17 @@ def analyze(
     planned: PlannedTask,
     database: DatabaseResource,
     providers: ProvidersResource,
+    files: FileStorageResource,
 ) -> Output[TaskOutcome]:
     request_id = planned.task.request_id
     resume_if_reexecution(context, database.store, request_id)
-    outcome = run_task(planned, providers, database.store.spent_usd(request_id), context)
+    budget = StoreBudget(database.store, request_id, providers.budget_usd)
+    outcome = run_task(planned, providers, budget, context, files.local_copy)
     rows = [result_row(r, outcome.key) for r in outcome.results]
     database.store.replace_rows(request_id, result_tasks=[outcome.key], results=rows)
     materialize(context, "media_analysis_results", request_id, task=outcome.key, rows=len(rows))
+    if outcome.result_type == "transcription":
+        store_subtitles(context, database, files, request_id, outcome)
     for a in outcome.attempts:
         if a["status"] != "success":
             context.log.warning(f"{a['provider']} {a['result_type']}: {a['status']}: {a['error']}")

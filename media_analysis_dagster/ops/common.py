@@ -12,6 +12,7 @@ from dagster import AssetKey, AssetMaterialization, Failure, MetadataValue, OpEx
 
 from ..errors import MediaAnalysisError, describe, error_details
 from ..media.errors import MediaError
+from ..storage.errors import StorageError
 from .config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
 
 # Steps that write files: step -> (folder under requests/<id>/, media_files.file_type values).
@@ -22,6 +23,7 @@ STEP_OUTPUTS = {
     "build_contact_sheets": ("contact_sheets", ["contact_sheet"]),
     "extract_audio": ("audio", ["audio"]),
     "extract_document": ("document", ["document", "preview"]),
+    "analyze": ("transcription", ["transcription"]),  # a transcript's .srt/.vtt
 }
 
 
@@ -80,7 +82,7 @@ def materialize(context: OpExecutionContext, table: str, request_id: str, **meta
 # The errors a step raises on purpose: their message is one sentence for an operator, so the UI
 # shows it as the step's failure (a ``dagster.Failure``) instead of a stack trace. Anything
 # else is a bug and keeps its traceback.
-READABLE_ERRORS: tuple[type[BaseException], ...] = (MediaError, MediaAnalysisError)
+READABLE_ERRORS: tuple[type[BaseException], ...] = (MediaError, MediaAnalysisError, StorageError)
 
 
 def _failure(exc: BaseException, op_name: str) -> Failure:

@@ -1,7 +1,7 @@
 """``aggregate`` (one summary over every result) and ``complete_request``."""
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
@@ -16,11 +16,15 @@ from ..contracts import (
 )
 from ..errors import NothingProducedError
 from ..providers.base import ProviderResult
-from ..resources import DatabaseResource, ProvidersResource
+from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
+from .budget import StoreBudget
 from .common import materialize, readable_failures, resume_if_reexecution
 from .planning import build_task
 from .pools import pooled
 from .to_rows import result_row
+
+if TYPE_CHECKING:
+    from ..providers.chain import Budget
 
 
 def costs(attempts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -42,17 +46,18 @@ def summarize(
     branches: list[Branch],
     results: list[ProviderResult],
     providers: ProvidersResource,
-    spent_usd: float,
+    budget: "Budget | None",
     context: OpExecutionContext,
+    files: FileStorageResource,
 ) -> tuple[ProviderResult | None, list[dict[str, Any]]]:
     """Run the summary fallback chain over every result; ``(summary, attempts)``."""
-    from ..providers.chain import Budget, run_chain
+    from ..providers.chain import run_chain
 
-    task = build_task(request, media, branches, "summary")
+    task = build_task(request, media, branches, "summary", files.local_copy)
     doc = next((b for b in branches if isinstance(b, DocumentText)), None)
     task = replace(
         task,
-        document_text=doc.text.path.read_text(encoding="utf-8") if doc else None,
+        document_text=files.local_copy(doc.text).read_text(encoding="utf-8") if doc else None,
         prior_results=tuple(
             {
                 "result_type": r.result_type,
@@ -67,7 +72,7 @@ def summarize(
     outcome = run_chain(
         task,
         chain,
-        budget=Budget(providers.budget_usd, spent_usd),
+        budget=budget,
         retry_kwargs=providers.retry_kwargs(),
     )
     return outcome.result, [{**a.to_dict(), "task": "summary"} for a in outcome.attempts]
@@ -83,6 +88,7 @@ def aggregate(
     outcomes: list[TaskOutcome],
     database: DatabaseResource,
     providers: ProvidersResource,
+    files: FileStorageResource,
 ) -> Output[AnalysisSummary]:
     rid, store = request.request_id, database.store
     resume_if_reexecution(context, store, rid)
@@ -93,9 +99,8 @@ def aggregate(
             f"No analysis produced a result for request {rid}: "
             + "; ".join(f"{a['provider']} {a['result_type']}: {a['error']}" for a in attempts)
         )
-    summary, tried = summarize(
-        request, media, branches, results, providers, store.spent_usd(rid), context
-    )
+    budget = StoreBudget(store, rid, providers.budget_usd)
+    summary, tried = summarize(request, media, branches, results, providers, budget, context, files)
     attempts += tried
     if summary is not None:
         store.replace_rows(rid, result_tasks=["summary"], results=[result_row(summary, "summary")])

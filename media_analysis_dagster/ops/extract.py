@@ -23,7 +23,7 @@ def extract_audio(
 
     started, rid = time.monotonic(), request.request_id
     out = begin_file_step(context, database.store, files, rid) / "audio_16k_mono.wav"
-    info = extract_wav(audio.original.path, out, sample_rate=16000)
+    info = extract_wav(files.local_copy(audio.original), out, sample_rate=16000)
     ref = files.stored(out, mime_type="audio/wav")
     row = file_row(ref, "audio", duration_seconds=info.duration)
     database.store.replace_rows(rid, file_types=["audio"], files=[row])
@@ -52,7 +52,8 @@ def extract_document(
 
     started, rid = time.monotonic(), request.request_id
     out_dir = begin_file_step(context, database.store, files, rid)
-    info = inspect_document(document.original.path, out_dir, mime_type=document.mime_type)
+    original = files.local_copy(document.original)
+    info = inspect_document(original, out_dir, mime_type=document.mime_type)
     text_path = out_dir / "text.txt"
     text_path.write_text(info.text, encoding="utf-8")
     text = files.stored(text_path, mime_type="text/plain")

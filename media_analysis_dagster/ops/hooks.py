@@ -5,6 +5,8 @@ itself is bad (a ``MediaError``), nothing of the request is worth keeping, so al
 file rows go. A run that fails because the row was not pending never touches the row.
 """
 
+from typing import Any
+
 from dagster import HookContext, failure_hook
 
 from ..errors import RequestStateError, describe, error_details
@@ -24,16 +26,26 @@ def mark_request_failed(context: HookContext) -> None:
         context.log.warning("step failed before the run had a request id; no row to update")
         return
     store, files = context.resources.database.store, context.resources.files
-    op_name = context.op.name
+    try:
+        _remove_files(store, files, request_id, context.op.name, exc)
+    except Exception as cleanup_error:  # the row must end failed even if storage is down
+        context.log.warning(f"could not remove the files of request {request_id}: {cleanup_error}")
+    details = error_details(exc, run_id=context.run_id, step=context.step_key)
+    if store.fail_request(request_id, describe(exc), details):
+        context.log.error(f"request {request_id} marked failed: {describe(exc)}")
+
+
+def _remove_files(
+    store: Any, files: Any, request_id: str, op_name: str, exc: BaseException
+) -> None:
+    """Bad input: nothing of the request is worth keeping. Otherwise: what the step half-wrote.
+    (With object storage, the run's scratch goes when the run ends: ``FileStorageResource``.)"""
     if isinstance(exc, MediaError):
         store.replace_rows(request_id, file_types=ALL_FILE_TYPES, replace_sheets=True)
-        files.remove(files.request_dir(request_id))
+        files.discard_request(request_id)
     elif op_name in STEP_OUTPUTS:
         folder, types = STEP_OUTPUTS[op_name]
         store.replace_rows(
             request_id, file_types=types, replace_sheets=op_name == "build_contact_sheets"
         )
-        files.remove(files.request_dir(request_id) / folder)
-    details = error_details(exc, run_id=context.run_id, step=context.step_key)
-    if store.fail_request(request_id, describe(exc), details):
-        context.log.error(f"request {request_id} marked failed: {describe(exc)}")
+        files.discard_step(request_id, folder)

@@ -8,11 +8,13 @@ providers' image limits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..contracts import (
+    ArtifactRef,
     AudioTrack,
     Branch,
     ContactSheets,
@@ -35,11 +37,20 @@ def _one(branches: Sequence[Branch], kind: type[Any]) -> Any:
     return next((b for b in branches if isinstance(b, kind)), None)
 
 
+def _here(ref: ArtifactRef) -> Path:
+    return ref.path
+
+
 def build_task(
-    request: RequestSpec, media: FetchedMedia, branches: Sequence[Branch], result_type: str
+    request: RequestSpec,
+    media: FetchedMedia,
+    branches: Sequence[Branch],
+    result_type: str,
+    local: Callable[[ArtifactRef], Path] = _here,
 ) -> AnalysisTask:
     """The task for one result type, with every reference the earlier steps made (the document
-    text stays in its artifact; ``PlannedTask.resolved`` reads it)."""
+    text stays in its artifact; ``PlannedTask.resolved`` reads it). ``local`` gives each
+    artifact's file on this worker (a download when a re-execution runs elsewhere)."""
     sheets: ContactSheets | None = _one(branches, ContactSheets)
     audio: AudioTrack | None = _one(branches, AudioTrack)
     doc: DocumentText | None = _one(branches, DocumentText)
@@ -52,13 +63,13 @@ def build_task(
         result_type=result_type,
         media_type=media.media_type,
         prompt=request.prompt,
-        original_path=str(media.original.path),
+        original_path=str(local(media.original)),
         mime_type=media.mime_type,
-        frame_paths=tuple(str(r.path) for r in frames.artifacts) if frames else (),
+        frame_paths=tuple(str(local(r)) for r in frames.artifacts) if frames else (),
         frame_times=tuple(f.pts_time for f in frames.frames) if frames else (),
-        contact_sheet_paths=tuple(str(s.artifact.path) for s in sheets.sheets) if sheets else (),
-        audio_path=str(audio.wav.path) if audio else None,
-        page_image_paths=tuple(str(r.path) for r in doc.page_images) if doc else (),
+        contact_sheet_paths=tuple(str(local(s.artifact)) for s in sheets.sheets) if sheets else (),
+        audio_path=str(local(audio.wav)) if audio else None,
+        page_image_paths=tuple(str(local(r)) for r in doc.page_images) if doc else (),
         facts=facts,
         options=dict(request.provider_options),
     )
@@ -99,13 +110,14 @@ def plan_tasks(
     media: FetchedMedia,
     branches: Sequence[Branch],
     has_chain: Any,
+    local: Callable[[ArtifactRef], Path] = _here,
 ) -> list[PlannedTask]:
     """Every task this request needs; ``has_chain(result_type)`` says whether any AI provider
     (not ``internal``) can do that result type for this request."""
     doc: DocumentText | None = _one(branches, DocumentText)
     text = doc.text if doc else None
-    has_text = bool(text and text.path.read_text(encoding="utf-8").strip())
-    base = build_task(request, media, branches, "metadata_extraction")
+    has_text = bool(text and local(text).read_text(encoding="utf-8").strip())
+    base = build_task(request, media, branches, "metadata_extraction", local)
     planned = [
         PlannedTask(rt, "internal", replace(base, result_type=rt), text, request.providers)
         for rt in INTERNAL_TASKS[media.media_type]

@@ -34,6 +34,11 @@ class PooledProvider:
         model_for = getattr(self._provider, "model_for", None)
         return model_for(result_type) if callable(model_for) else None
 
+    def estimate_cost(self, task: AnalysisTask) -> float | None:
+        """The most the call may cost (the budget reserves it before the call)."""
+        estimate = getattr(self._provider, "estimate_cost", None)
+        return estimate(task) if callable(estimate) else None
+
     def analyze(self, task: AnalysisTask) -> ProviderResult:
         if self.name == "internal":
             return self._provider.analyze(task)  # type: ignore[no-any-return]

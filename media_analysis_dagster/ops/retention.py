@@ -8,6 +8,7 @@ dry run walks the same rows and reports the same counts without deleting or upda
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from dagster import Config, OpExecutionContext, Output, op
@@ -130,6 +131,24 @@ def fail_stuck_requests(
     return Output(dict(counts), metadata={**counts, "dry_run": plan.dry_run})
 
 
+def _delete_objects(files: FileStorageResource, request_id: str, dry_run: bool) -> int:
+    from ..storage import request_prefix
+
+    prefix = request_prefix(request_id)
+    if dry_run:
+        return len(files.artifacts().list(prefix))
+    return files.artifacts().delete_prefix(prefix)
+
+
+def _delete_runs(context: OpExecutionContext, request_ids: list[str], dry_run: bool) -> int:
+    """Delete (or count) the finished Dagster runs of these requests."""
+    run_ids = finished_run_ids(context.instance, request_ids)
+    if not dry_run:
+        for run_id in run_ids:
+            context.instance.delete_run(run_id)
+    return len(run_ids)
+
+
 def _delete_request_files(
     context: OpExecutionContext,
     files: FileStorageResource,
@@ -139,7 +158,11 @@ def _delete_request_files(
 ) -> None:
     """Delete (or count, in a dry run) the files of these requests inside the data dir."""
     for rid, request_paths in paths.items():
-        found = plan_files(files, rid, request_paths)
+        if files.remote:  # objects go by the request's key prefix
+            counts["objects_deleted"] += _delete_objects(files, rid, dry_run)
+        # Object keys are relative; only absolute paths are files of the local storage.
+        local = [p for p in request_paths if Path(p).is_absolute()]
+        found = plan_files(files, rid, local)
         for path in found.outside:
             context.log.warning(
                 f"request {rid}: {path} is outside {files.root() / 'requests'}; left alone"
@@ -168,6 +191,8 @@ def delete_expired_requests(
         paths_skipped_outside_data_dir=0,
         dagster_runs_deleted=0,
     )
+    if files.remote:
+        counts["objects_deleted"] = 0
     store, offset = database.store, 0
     for _ in range(plan.max_batches if plan.retention else 0):
         batch = store.find_expired(
@@ -182,11 +207,7 @@ def delete_expired_requests(
         deleted = len(ids) if plan.dry_run else store.delete_requests(ids)
         counts["requests_deleted"] += deleted
         if plan.delete_dagster_runs:
-            run_ids = finished_run_ids(context.instance, ids)
-            if not plan.dry_run:
-                for run_id in run_ids:
-                    context.instance.delete_run(run_id)
-            counts["dagster_runs_deleted"] += len(run_ids)
+            counts["dagster_runs_deleted"] += _delete_runs(context, ids, plan.dry_run)
         offset += len(ids) if plan.dry_run else len(ids) - deleted
     else:
         if plan.retention:

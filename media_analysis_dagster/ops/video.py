@@ -1,6 +1,9 @@
 """``extract_frames`` and ``build_contact_sheets``: the video branch."""
 
 import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
@@ -25,7 +28,7 @@ def extract_frames(
     out_dir = begin_file_step(context, database.store, files, rid)
     assert video.video is not None, "fetch_media routes only probed videos here"
     frames = extract(
-        video.original.path,
+        files.local_copy(video.original),
         out_dir,
         count=request.frame_count,
         accurate=request.accurate_frames,
@@ -44,6 +47,9 @@ def extract_frames(
             "keyframes_used": sum(f.keyframe for f in frames),
             "extract_ms": int((time.monotonic() - started) * 1000),
             "timestamps": MetadataValue.json([round(f.pts_time, 3) for f in frames]),
+            "chosen_because": MetadataValue.json(
+                [f.selection.reason if f.selection else "nearest" for f in frames]
+            ),
             "directory": MetadataValue.path(str(out_dir)),
         },
     )
@@ -61,6 +67,30 @@ def _previews(sheets: ContactSheets) -> str:
     )
 
 
+def _layout(
+    request: RequestSpec, frames: VideoFrames, files: FileStorageResource, out_dir: Path
+) -> list[Any]:
+    """Lay the frames (their local copies) out on sheets in ``out_dir``."""
+    from ..media.contact_sheets import SheetHeader, build_contact_sheets
+
+    info = frames.video
+    header = SheetHeader(
+        frames.file_name, info.duration, info.display_width, info.display_height, info.video_codec
+    )
+    local = [
+        replace(f, path=files.local_copy(ref))
+        for f, ref in zip(frames.frames, frames.artifacts, strict=True)
+    ]
+    return build_contact_sheets(
+        local,
+        out_dir,
+        header=header,
+        cols=request.grid_cols,
+        rows=request.grid_rows,
+        interval=info.duration / len(local) if local else None,
+    )
+
+
 @op(description="Lay the frames out on Pillow contact sheets with timestamps and a header.")
 @readable_failures
 def build_contact_sheets(
@@ -70,23 +100,9 @@ def build_contact_sheets(
     database: DatabaseResource,
     files: FileStorageResource,
 ) -> Output[ContactSheets]:
-    from ..media.contact_sheets import SheetHeader
-    from ..media.contact_sheets import build_contact_sheets as build
-
-    started, rid, info = time.monotonic(), request.request_id, frames.video
+    started, rid = time.monotonic(), request.request_id
     out_dir = begin_file_step(context, database.store, files, rid)
-    header = SheetHeader(
-        frames.file_name, info.duration, info.display_width, info.display_height, info.video_codec
-    )
-    interval = info.duration / len(frames.frames) if frames.frames else None
-    made = build(
-        frames.frames,
-        out_dir,
-        header=header,
-        cols=request.grid_cols,
-        rows=request.grid_rows,
-        interval=interval,
-    )
+    made = _layout(request, frames, files, out_dir)
     refs = [files.stored(s.path, mime_type="image/jpeg") for s in made]
     file_rows, rows = sheet_rows(made, refs)
     ids = database.store.replace_rows(

@@ -29,7 +29,7 @@ from .errors import (
     mapped_errors,
     scrub,
 )
-from .pricing import PriceOverrides, cost_for, is_priced
+from .pricing import PriceOverrides, audio_cost_bound, cost_for, is_priced
 from .retry import parse_retry_after
 from .specs import DEEPGRAM, MEDIA_FOR_RESULT, ProviderSpec
 
@@ -163,6 +163,15 @@ class DeepgramProvider:
             result = self._result(body, options, raw.headers)
         result.processing_time_ms = int((time.monotonic() - started) * 1000)
         return result
+
+    def estimate_cost(self, task: AnalysisTask) -> float | None:
+        """The most this call can cost (the audio's length at the model's per-minute price, a
+        second added for rounding), which the budget cap reserves before making it; None when
+        the model has no price or the length is unknown."""
+        model = request_options(task.options, self.spec.models["transcription"])["model"]
+        return audio_cost_bound(
+            self.name, model, task.audio_path, task.facts, overrides=self.price_overrides
+        )
 
     def map_error(self, exc: BaseException) -> ProviderError | None:
         import httpx

@@ -44,13 +44,27 @@ def _result(
 
 
 class InternalProvider:
-    """Always available; see the module docstring."""
+    """Always available; see the module docstring. ``speech`` (local speech-to-text, when a
+    model is installed) answers ``transcription`` as the last link of its fallback chain."""
 
     name = "internal"
     scene_threshold: float = 20.0
 
+    def __init__(self, speech: Any = None) -> None:
+        self.speech = speech
+
     def supports(self, result_type: str, media_type: str) -> bool:
+        if result_type == "transcription":
+            return self.speech is not None and bool(self.speech.supports(result_type, media_type))
         return result_type in _BY_MEDIA.get(media_type, set())
+
+    def model_for(self, result_type: str) -> str | None:
+        if result_type == "transcription" and self.speech is not None:
+            return self.speech.model_for(result_type)  # type: ignore[no-any-return]
+        return MODEL
+
+    def close(self) -> None:
+        """Nothing to release: a loaded speech model stays cached for the process."""
 
     def analyze(self, task: AnalysisTask) -> ProviderResult:
         return self.analyze_all(task)[0]
@@ -65,6 +79,7 @@ class InternalProvider:
             "audio_analysis": self._audio,
             "text_analysis": self._text,
             "summary": self._summary,
+            "transcription": self._transcription,
         }
         started = time.monotonic()
         results = handlers[task.result_type](task)
@@ -72,6 +87,11 @@ class InternalProvider:
         for r in results:
             r.processing_time_ms = elapsed
         return results
+
+    def _transcription(self, task: AnalysisTask) -> list[ProviderResult]:
+        if self.speech is None:
+            raise ValueError("local speech-to-text is off (MEDIA_ANALYSIS_WHISPER_MODEL)")
+        return [self.speech.analyze(task)]
 
     def _metadata(self, task: AnalysisTask) -> list[ProviderResult]:
         facts = task.facts
@@ -97,7 +117,7 @@ class InternalProvider:
         return [_result("metadata_extraction", "; ".join(parts) + ".", dict(facts))]
 
     def _scenes_and_motion(self, task: AnalysisTask) -> list[ProviderResult]:
-        from ..media.video_analysis import detect_scenes_and_motion
+        from ..media.scenes import detect_scenes_and_motion
 
         res = detect_scenes_and_motion(task.original_path or "", threshold=self.scene_threshold)
         cuts = [round(t, 3) for t in res.cut_times]
@@ -120,6 +140,9 @@ class InternalProvider:
                 "cut_kinds": res.cut_kinds,
                 "scene_count": len(cuts) + 1,
                 "frames_analyzed": res.frames_analyzed,
+                "frames_decoded": res.frames_decoded,
+                "keyframe_intervals": res.gops,
+                "keyframe_intervals_decoded": res.gops_decoded,
                 "analysis_fps": res.analysis_fps,
                 "method": res.method,
                 "threshold": self.scene_threshold,
@@ -142,7 +165,7 @@ class InternalProvider:
         return [scenes, motion]
 
     def _faces(self, task: AnalysisTask) -> list[ProviderResult]:
-        from ..media.video_analysis import detect_faces
+        from ..media.faces import CASCADE, detect_faces
 
         per_frame = detect_faces([Path(p) for p in task.frame_paths])
         for item, t in zip(per_frame, task.frame_times, strict=False):
@@ -162,9 +185,9 @@ class InternalProvider:
                     "frames": per_frame,
                     "total_faces": total,
                     "frames_with_faces": len(with_faces),
-                    "detector": "opencv haarcascade_frontalface_default",
+                    "detector": f"opencv {CASCADE.removesuffix('.xml')}",
                 },
-                model=f"{MODEL}:haar-frontalface",
+                model=f"{MODEL}:haar-frontalface-alt2",
             )
         ]
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from .base import AnalysisTask, ProviderResult
 from .errors import MalformedResponseError, ProviderError, UnsupportedTaskError, mapped_errors
 from .openai_errors import map_openai_error, minimax_status_error
-from .pricing import PriceOverrides, cost_for, is_priced
+from .pricing import PriceOverrides, audio_cost_bound, chat_cost_bound, cost_for, is_priced
 from .prompts import image_paths_for, strip_think, summary_messages, vision_messages
 from .specs import MEDIA_FOR_RESULT, OPENAI_COMPATIBLE_SPECS, ProviderSpec
 from .transcribe import transcribe_file
@@ -130,6 +130,41 @@ class OpenAICompatibleProvider:
             prompt_tokens=prompt,
             completion_tokens=completion,
             audio_seconds=seconds,
+            overrides=self.price_overrides,
+        )
+
+    def estimate_cost(self, task: AnalysisTask) -> float | None:
+        """The most this call can cost, which the budget cap reserves before making it: the
+        same messages and images ``analyze`` sends, at ``pricing``'s upper bounds, plus every
+        output token asked for; None when the model has no price or the audio's length is
+        unknown (the cap then cannot bound the call)."""
+        model = self.spec.models.get(task.result_type)
+        if model is None:
+            return None
+        if task.result_type == "transcription":
+            return audio_cost_bound(
+                self.name,
+                model,
+                task.audio_path,
+                task.facts,
+                max_piece_bytes=self.max_upload_bytes,
+                overrides=self.price_overrides,
+            )
+        if not is_priced(self.name, model, self.price_overrides):
+            return None
+        paths: tuple[str, ...] = ()
+        if task.result_type == "vision_analysis":
+            paths = image_paths_for(task)[: self.max_images]
+            messages = vision_messages(task, paths)
+        else:
+            messages = summary_messages(task, self.summary_budget_tokens)
+        max_output = int(task.options.get("max_output_tokens", 0)) or self.max_output_tokens
+        return chat_cost_bound(
+            self.name,
+            model,
+            messages,
+            paths,
+            max_output_tokens=max_output,
             overrides=self.price_overrides,
         )
 

@@ -110,3 +110,40 @@ def test_thumbnail_data_url(many_frames: list[ExtractedFrame]) -> None:
     data = base64.b64decode(url.split(",", 1)[1])
     assert len(data) < 10_000
     assert max(Image.open(io.BytesIO(data)).size) == 160
+
+
+def _decode_url(url: str) -> tuple[bytes, tuple[int, int]]:
+    assert url.startswith("data:image/jpeg;base64,")
+    data = base64.b64decode(url.split(",", 1)[1])
+    return data, Image.open(io.BytesIO(data)).size
+
+
+@pytest.mark.parametrize("size", [(320, 240), (180, 320)])
+def test_sheet_preview_is_legible_and_small(
+    tmp_path: Path, size: tuple[int, int], sample_video: Path
+) -> None:
+    """The event-log preview of a default 2x3 sheet (640-pixel tiles): at least 480 pixels
+    wide, longest side 640 unless the sheet is tall, and under 60 KB as a data URL."""
+    import media_analysis_fixtures as sample
+
+    video = (
+        sample_video
+        if size == (320, 240)
+        else sample.make_video(tmp_path / "portrait.mp4", duration=3, size=size, audio=False)
+    )
+    frames = extract_frames(video, tmp_path / "f", count=6)
+    sheet = build_contact_sheets(frames, tmp_path, header=_header(video))[0]
+    assert sheet.image_width >= 480
+    url = thumbnail_data_url(sheet.path)
+    _, (w, h) = _decode_url(url)
+    assert len(url) <= 60_000
+    assert w >= 480
+    assert max(w, h) == 640 or w == 480
+    assert abs(w / h - sheet.image_width / sheet.image_height) < 0.01
+
+
+def test_preview_quality_steps_down_to_fit(many_frames: list[ExtractedFrame]) -> None:
+    roomy = thumbnail_data_url(many_frames[0].path, max_side=320, max_bytes=10**6)
+    tight = thumbnail_data_url(many_frames[0].path, max_side=320, max_bytes=len(roomy) - 1)
+    assert len(tight) < len(roomy)
+    assert _decode_url(tight)[1] == _decode_url(roomy)[1] == (320, 240)

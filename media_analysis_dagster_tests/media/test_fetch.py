@@ -7,6 +7,7 @@ connecting" is asserted, not assumed: no test ever reaches a non-loopback addres
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import socket
@@ -28,7 +29,6 @@ from media_analysis_dagster.media.errors import (
 )
 from media_analysis_dagster.media.fetch import (
     FetchLimits,
-    check_url_allowed,
     copy_local,
     download,
     is_public_address,
@@ -68,6 +68,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+    def handle(self) -> None:
+        # The client hangs up on purpose when a limit is hit, with the body unread.
+        with contextlib.suppress(ConnectionResetError):
+            super().handle()
 
     def _send(self, status: int, body: bytes = b"", **headers: str) -> None:
         self.send_response(status)
@@ -214,10 +219,15 @@ def test_is_public_address(address: str, public: bool) -> None:
     assert is_public_address(ipaddress.ip_address(address)) is public
 
 
-def test_public_literal_passes_the_check_without_connecting() -> None:
-    with no_remote_connections() as attempts:
-        check_url_allowed("https://93.184.216.34/video.mp4", allow_private=False)
-    assert attempts == []
+def test_public_literal_passes_the_address_check(tmp_path: Path) -> None:
+    """The policy lets a public address through: the only thing that stops the download is the
+    test guard refusing the connection itself."""
+    with (
+        no_remote_connections() as attempts,
+        pytest.raises(DownloadError, match="could not be reached"),
+    ):
+        download("http://93.184.216.34/video.mp4", tmp_path / "m", FetchLimits())
+    assert attempts == ["93.184.216.34"]
 
 
 @pytest.mark.parametrize(
@@ -236,11 +246,11 @@ def test_private_addresses_rejected_before_connecting(
     server: str, tmp_path: Path, url: str
 ) -> None:
     url = url.format(port=urlsplit(server).port)
-    with no_remote_connections() as attempts:
-        with pytest.raises(ForbiddenSourceError, match="not a public address"):
-            check_url_allowed(url, allow_private=False)
-        with pytest.raises(ForbiddenSourceError):
-            download(url, tmp_path / "media.bin", FetchLimits())
+    with (
+        no_remote_connections() as attempts,
+        pytest.raises(ForbiddenSourceError, match="not a public address"),
+    ):
+        download(url, tmp_path / "media.bin", FetchLimits())
     assert attempts == []
     assert list(tmp_path.iterdir()) == []
 
@@ -249,11 +259,8 @@ def test_private_addresses_rejected_before_connecting(
     "url", ["file:///etc/passwd", "ftp://example.com/video.mp4", "gopher://x/", "not a url"]
 )
 def test_other_schemes_rejected(url: str, tmp_path: Path) -> None:
-    with no_remote_connections() as attempts:
-        with pytest.raises(ForbiddenSourceError):
-            check_url_allowed(url, allow_private=True)
-        with pytest.raises(ForbiddenSourceError):
-            download(url, tmp_path / "m", OPEN)
+    with no_remote_connections() as attempts, pytest.raises(ForbiddenSourceError):
+        download(url, tmp_path / "m", OPEN)
     assert attempts == []
 
 
@@ -347,3 +354,21 @@ def test_connection_refused(tmp_path: Path) -> None:
         with pytest.raises(DownloadError, match="failed"):
             download(f"http://127.0.0.1:{port}/", tmp_path / "m", OPEN)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("location", ["/a\tb", "http://a:99999/x", "http://127.0.0.1:0/"])
+def test_odd_redirect_targets_end_in_a_clear_error(
+    server: str, tmp_path: Path, location: str
+) -> None:
+    url = f"{server}/redirect?to={quote(location, safe='')}"
+    with pytest.raises((DownloadError, ForbiddenSourceError)) as caught:
+        download(url, tmp_path / "m", OPEN)
+    message = str(caught.value)
+    assert message.endswith(".") and "Error" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_port_is_refused_before_connecting(tmp_path: Path) -> None:
+    with no_remote_connections() as attempts, pytest.raises(ForbiddenSourceError, match="port"):
+        download("http://127.0.0.1:99999/x", tmp_path / "m", OPEN)
+    assert attempts == []

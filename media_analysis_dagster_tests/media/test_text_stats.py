@@ -53,3 +53,13 @@ def test_short_and_empty_text() -> None:
     assert empty["words"] == 0 and empty["top_terms"] == [] and empty["summary"] == ""
     numbers = analyze_text("12 34 56 78 90 12 34 56 78 90")
     assert numbers["language"] is None and numbers["words"] == 0
+
+
+def test_analysis_is_bounded_and_output_safe() -> None:
+    text = ("Plain words\x00 with a NUL and a broken \ud800 surrogate. " * 20) + "x" * 5000
+    stats = analyze_text(text, max_chars=1000)
+    assert stats["chars"] == len(text)
+    assert stats["analyzed_chars"] == 1000 - text[:1000].count("\x00")  # NULs are dropped
+    dumped = json.dumps(stats, ensure_ascii=False)
+    assert "\x00" not in dumped and "\\u0000" not in dumped
+    dumped.encode("utf-8")  # no lone surrogate left

@@ -213,16 +213,19 @@ def test_provider_tasks_run_concurrently(
 def test_budget_cap_stops_paid_calls(
     pipeline: Pipeline, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Vision spends past the cap, so the paid summary is skipped and internal answers."""
+    """A cap below the most any call may cost: every paid call is skipped before it is made
+    (nothing is spent past the cap) and the internal provider answers the summary."""
     enable(monkeypatch, fake, "openai")
     monkeypatch.setenv("MEDIA_ANALYSIS_BUDGET_USD", "0.0000001")
     silent = make_video(pipeline.inbox / "silent.mp4", duration=4.0, audio=False)
     req = pipeline.request_of(pipeline.run(media_path=str(silent), frame_count=2))
     assert req["status"] == "completed"
     skipped = [a for a in req["provider_chain"] if a["status"] == "skipped"]
-    assert skipped and "budget" in skipped[0]["error"]
-    assert len(fake.requests("openai", "chat")) == 1
+    assert {a["result_type"] for a in skipped} == {"vision_analysis", "summary"}
+    assert all("budget cap" in a["error"] and a["estimate_usd"] > 1e-7 for a in skipped)
+    assert fake.requests("openai", "chat") == []
     assert results_by(req)["summary"][0]["provider"] == "internal"
+    assert req["api_costs"]["total"] == 0
     assert any("budget" in e["error"] for e in req["error_details"]["provider_errors"])
 
 

@@ -140,11 +140,14 @@ def test_build_providers_only_with_keys_and_chain_order():
         "internal",
     ]
     assert [p.name for p in chain_for("scene_detection", enabled)] == ["internal"]
-    assert [p.name for p in chain_for("transcription", enabled)] == ["openai"]
-    assert chain_for("transcription", enabled, requested=["deepgram"]) == []
+    # The offline speech-to-text of ``internal`` is the last link of the transcription chain.
+    assert [p.name for p in chain_for("transcription", enabled)] == ["openai", "internal"]
+    assert [p.name for p in chain_for("transcription", enabled, requested=["deepgram"])] == [
+        "internal"
+    ]
     custom = chain_for("summary", enabled, chains={"summary": ["anthropic", "openai"]})
     assert [p.name for p in custom] == ["anthropic", "openai"]
-    assert DEFAULT_CHAINS["transcription"] == ["deepgram", "groq", "openai"]
+    assert DEFAULT_CHAINS["transcription"] == ["deepgram", "groq", "openai", "internal"]
 
 
 def test_env_helpers():

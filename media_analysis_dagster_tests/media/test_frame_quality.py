@@ -1,0 +1,169 @@
+"""Frames worth looking at: default mode avoids black, blurred and repeated pictures within its
+window and says why; accurate mode keeps the exact frame; scene-aware targets cover every scene.
+
+Every video is scripted frame by frame (`pattern_video`), so each JPEG can be read back and
+compared with what the frame at its recorded presentation time shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from media_analysis_dagster.media.frames import (
+    BLACK_LUMA,
+    ExtractedFrame,
+    extract_frames,
+    frame_targets,
+    scene_targets,
+)
+from media_analysis_fixtures import read_counter
+
+from .pattern_video import make_pattern_video
+
+FPS = 25
+
+
+def _shows(frame: ExtractedFrame, values: list[int | None]) -> None:
+    """The JPEG is the frame at its recorded time, and that time is within the window."""
+    expected = values[frame.frame_number]
+    assert frame.pts_time == pytest.approx(frame.frame_number / FPS)
+    if expected is None:
+        assert frame.selection is not None and frame.selection.chosen.black
+    else:
+        assert read_counter(Image.open(frame.path)) == expected
+
+
+def test_black_keyframe_is_replaced_by_a_later_frame(tmp_path: Path) -> None:
+    """A keyframe within a quarter interval is black (a fade in after a cut): the frames right
+    after it are decoded and the sharpest non-black one within the window is kept."""
+    values: list[int | None] = list(range(100))
+    for n in (*range(25, 30), *range(75, 80)):
+        values[n] = None
+    video = make_pattern_video(tmp_path / "v.mp4", values, gop=25)
+    frames = extract_frames(video, tmp_path / "out", count=2)  # targets: frames 25 and 75
+    for f in frames:
+        sel = f.selection
+        assert sel is not None
+        assert sel.reason == "not_black"
+        assert sel.nearest.black and sel.nearest.time == pytest.approx(f.target_time)
+        assert not sel.chosen.black and sel.chosen.mean_luma >= BLACK_LUMA
+        assert f.target_time < f.pts_time <= f.target_time + 0.5 + 1e-9  # quarter interval
+        _shows(f, values)
+
+
+def test_acceptable_keyframe_is_kept_without_extra_decoding(tmp_path: Path) -> None:
+    video = make_pattern_video(tmp_path / "v.mp4", list(range(100)), gop=25)
+    frames = extract_frames(video, tmp_path / "out", count=2)
+    for f in frames:
+        assert f.keyframe and f.selection is not None
+        assert (f.selection.reason, f.selection.candidates) == ("nearest", 1)
+        assert f.selection.chosen == f.selection.nearest
+
+
+def test_black_frame_at_target_decoding_forward(tmp_path: Path) -> None:
+    """One keyframe: the frames decoded on the way to the target are the candidates."""
+    values: list[int | None] = list(range(100))
+    for n in range(20, 27):
+        values[n] = None
+    video = make_pattern_video(tmp_path / "v.mp4", values)
+    f = extract_frames(video, tmp_path / "out", count=2)[0]
+    assert f.selection is not None and f.selection.reason == "not_black"
+    assert f.selection.candidates > 1
+    assert 0.5 - 1e-9 <= f.pts_time < 20 / FPS
+    _shows(f, values)
+
+
+def test_sharper_frame_in_window_is_preferred(tmp_path: Path) -> None:
+    values: list[int | None] = list(range(100))
+    blurred = set(range(100)) - {17, 18}
+    video = make_pattern_video(tmp_path / "v.mp4", values, blur=blurred)
+    frames = extract_frames(video, tmp_path / "out", count=2)
+    first = frames[0]
+    assert first.selection is not None and first.selection.reason == "sharper"
+    assert first.frame_number in (17, 18)
+    assert first.selection.chosen.sharpness >= 1.25 * first.selection.nearest.sharpness
+    _shows(first, values)
+    # no sharp frame near the second target: the usual pick stays
+    assert frames[1].selection is not None and frames[1].selection.reason == "nearest"
+    assert frames[1].frame_number == 75
+
+
+def test_repeat_of_previous_pick_is_avoided(tmp_path: Path) -> None:
+    values: list[int | None] = [5] * 100
+    values[66:71] = [10] * 5
+    video = make_pattern_video(tmp_path / "v.mp4", values)
+    first, second = extract_frames(video, tmp_path / "out", count=2)
+    assert first.selection is not None and first.selection.reason == "nearest"
+    assert first.selection.chosen.difference is None
+    assert second.selection is not None and second.selection.reason == "not_duplicate"
+    assert second.selection.nearest.duplicate and not second.selection.chosen.duplicate
+    assert 66 <= second.frame_number <= 70
+    _shows(second, values)
+
+
+def test_repeated_keyframe_tries_next_keyframe(tmp_path: Path) -> None:
+    """A still scene at a keyframe: the next keyframe in the window is one cheap candidate."""
+    values: list[int | None] = [5] * 160 + [10] * 40
+    video = make_pattern_video(tmp_path / "v.mp4", values, gop=20)
+    first, second = extract_frames(video, tmp_path / "out", count=2)  # targets 50, 150
+    assert (first.frame_number, first.keyframe) == (40, True)
+    assert second.selection is not None and second.selection.reason == "not_duplicate"
+    assert (second.frame_number, second.keyframe) == (160, True)
+    _shows(second, values)
+
+
+def test_all_candidates_rejected_keeps_the_usual_pick(tmp_path: Path) -> None:
+    video = make_pattern_video(tmp_path / "v.mp4", [None] * 50)
+    frames = extract_frames(video, tmp_path / "out", count=2)
+    assert [f.selection.reason for f in frames if f.selection] == ["nearest", "nearest"]
+    assert all(f.selection and f.selection.chosen.black for f in frames)
+
+
+def test_accurate_mode_keeps_the_exact_frame(tmp_path: Path) -> None:
+    values: list[int | None] = list(range(100))
+    values[25] = None
+    video = make_pattern_video(tmp_path / "v.mp4", values, gop=25, blur={75})
+    frames = extract_frames(video, tmp_path / "out", count=2, accurate=True)
+    assert [f.frame_number for f in frames] == [25, 75]
+    assert all(f.selection and f.selection.reason == "exact" for f in frames)
+    assert frames[0].selection is not None and frames[0].selection.chosen.black
+
+
+def test_selection_round_trips_through_a_dict(tmp_path: Path) -> None:
+    video = make_pattern_video(tmp_path / "v.mp4", list(range(50)))
+    frame = extract_frames(video, tmp_path / "out", count=1)[0]
+    data = frame.to_dict()
+    assert isinstance(data["path"], str) and data["selection"]["reason"] == "nearest"
+    assert ExtractedFrame.from_dict(data) == frame
+
+
+def test_scene_targets() -> None:
+    assert scene_targets([], 6.0, 6) == frame_targets(6.0, 6)
+    # one tile in the middle of each scene when there are as many scenes as tiles
+    assert scene_targets([2.0, 3.0], 6.0, 3) == pytest.approx([1.0, 2.5, 4.5])
+    # spare tiles go to the longest scenes; the 0.2 s scene still gets one
+    targets = scene_targets([5.8], 6.0, 6)
+    assert targets[-1] == pytest.approx(5.9)
+    assert targets[:5] == pytest.approx([(i + 0.5) * 5.8 / 5 for i in range(5)])
+    # unsorted, duplicated, out-of-range and zero starts are tolerated
+    assert scene_targets([3.0, 0.0, 3.0, -1.0, 9.0, float("nan")], 6.0, 2) == [1.5, 4.5]
+    # more scenes than tiles: evenly spaced
+    assert scene_targets([1.0, 2.0, 3.0], 6.0, 2) == frame_targets(6.0, 2)
+
+
+@pytest.mark.parametrize("accurate", [False, True])
+def test_scene_aware_extraction_covers_a_short_scene(tmp_path: Path, accurate: bool) -> None:
+    """Evenly spaced targets miss the 0.4 s last scene; scene-aware ones put a frame in it."""
+    values: list[int | None] = [3] * 140 + [12] * 10
+    video = make_pattern_video(tmp_path / "v.mp4", values)
+    even = extract_frames(video, tmp_path / "even", count=6, accurate=accurate)
+    assert all(read_counter(Image.open(f.path)) == 3 for f in even)
+    frames = extract_frames(video, tmp_path / "scenes", count=6, scenes=[5.6], accurate=accurate)
+    assert len(frames) == 6
+    assert [read_counter(Image.open(f.path)) for f in frames] == [3] * 5 + [12]
+    assert 5.6 <= frames[-1].pts_time < 6.0
+    for f in frames:
+        _shows(f, values)
