@@ -8,7 +8,13 @@ from . import settings
 from .assets import TABLE_SPECS
 from .jobs import media_analysis_job, retention_cleanup_job
 from .providers.specs import ALL_SPECS
-from .resources import DatabaseResource, FetcherResource, FileStorageResource, ProvidersResource
+from .resources import (
+    CallbackResource,
+    DatabaseResource,
+    FetcherResource,
+    FileStorageResource,
+    ProvidersResource,
+)
 from .triggers.schedules import retention_cleanup_schedule
 from .triggers.sensors import SENSORS
 
@@ -30,6 +36,12 @@ def providers_resource() -> ProvidersResource:
     )
 
 
+def callbacks_resource() -> CallbackResource:
+    """The signing secret as an ``EnvVar`` (never run config); unset = unsigned callbacks."""
+    secret = EnvVar("MEDIA_ANALYSIS_CALLBACK_SECRET") if settings.callback_secret_set() else None
+    return CallbackResource(secret=secret)  # type: ignore[arg-type]
+
+
 def build_definitions() -> Definitions:
     """Everything the code location serves (a function so tests can load it afresh)."""
     return Definitions(
@@ -42,6 +54,7 @@ def build_definitions() -> Definitions:
             "files": FileStorageResource(),
             "fetcher": FetcherResource(),
             "providers": providers_resource(),
+            "callbacks": callbacks_resource(),
         },
     )
 

@@ -366,3 +366,86 @@ class ProvidersResource(ConfigurableResource):
 
     def enabled_names(self) -> list[str]:
         return sorted(self.registry())
+
+
+class CallbackResource(ConfigurableResource):
+    """Completion callbacks (``callback_url``): one signed JSON POST when a request ends.
+
+    Every path that ends a request (``complete_request``, the failure hook, the run-status and
+    cancellation sensors, retention's stuck check) calls ``notify`` only when its own update
+    ended the row, so a request's end is announced once. The secret is an ``EnvVar``
+    (``MEDIA_ANALYSIS_CALLBACK_SECRET``), never run config.
+    """
+
+    secret: str | None = Field(
+        default=None,
+        description="HMAC-SHA256 key (MEDIA_ANALYSIS_CALLBACK_SECRET); unset = unsigned.",
+    )
+    allow: str | None = Field(
+        default=None,
+        description="Networks or hosts a callback may reach besides public addresses; unset = "
+        "MEDIA_ANALYSIS_CALLBACK_ALLOW.",
+    )
+    attempts: int = Field(default=5, description="Deliveries tried (backoff with jitter).")
+    timeout_s: float = Field(default=10.0, description="Timeout of one delivery attempt.")
+
+    def notify(
+        self, store: Store, request_id: str, run: Any, files: FileStorageResource | None = None
+    ) -> Any:
+        """Deliver the end of ``request_id`` to its ``callback_url`` (run config, else the row's
+        ``user_metadata``); returns the ``DeliveryOutcome``, or None without a callback URL."""
+        from .callbacks import build_payload, deliver
+
+        row = store.get_request(request_id)
+        url = callback_url_of(row, run)
+        if row is None or not url:
+            return None
+        results = row.get("results") or []
+        summary = next((r["content"] for r in results if r["result_type"] == "summary"), None)
+        payload = build_payload(
+            request_id=request_id,
+            status=row["status"],
+            dagster_run_id=getattr(run, "run_id", None),
+            error_message=row.get("error_message"),
+            error_details=row.get("error_details"),
+            summary=summary,
+            result_types=[r["result_type"] for r in results],
+            files=[{**f, "url": _reader_url(f, files)} for f in row.get("files") or []],
+            api_costs=row.get("api_costs"),
+            ui_base_url=settings.ui_base_url(),
+            finished_at=str(row.get("completed_at") or ""),
+        )
+        allow = self.allow if self.allow is not None else settings.callback_allow()
+        return deliver(
+            url,
+            payload,
+            secret=self.secret,
+            allow=allow,
+            attempts=self.attempts,
+            timeout=self.timeout_s,
+        )
+
+
+def callback_url_of(row: dict[str, Any] | None, run: Any) -> str | None:
+    """``callback_url`` from the run's config (a GraphQL or launchpad launch), else from the
+    pending row's ``user_metadata`` (n8n's PostgreSQL node)."""
+    config = getattr(run, "run_config", None) or {}
+    ops = config.get("ops") if isinstance(config, dict) else None
+    url = (((ops or {}).get("register_request") or {}).get("config") or {}).get("callback_url")
+    metadata = (row or {}).get("user_metadata")
+    if not url and isinstance(metadata, dict):
+        url = metadata.get("callback_url")
+    return str(url) if url else None
+
+
+def _reader_url(file: dict[str, Any], files: FileStorageResource | None) -> str | None:
+    """A URL the receiver can fetch: presigned for a bucket without a public base URL."""
+    location = file.get("storage_location") or "local"
+    if location == "local" or files is None or not files.remote:
+        return file.get("remote_url") or file.get("file_path")
+    if file.get("remote_url", "").startswith(("http://", "https://")):
+        return str(file["remote_url"])
+    try:
+        return str(files.artifacts().presign(file["file_path"], 24 * 3600))
+    except Exception:  # a URL is a convenience; the key is in the tables
+        return file.get("remote_url")

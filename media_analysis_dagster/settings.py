@@ -345,3 +345,23 @@ def whisper_model(env: Mapping[str, str] | None = None) -> str | None:
     from .media.speech import default_model
 
     return default_model()
+
+
+# --- completion callbacks ---------------------------------------------------------------------
+
+
+def callback_allow(env: Mapping[str, str] | None = None) -> str | None:
+    """``MEDIA_ANALYSIS_CALLBACK_ALLOW``: networks or hosts a ``callback_url`` may reach besides
+    public addresses (n8n usually sits on a private network)."""
+    return _get(_env(env), "MEDIA_ANALYSIS_CALLBACK_ALLOW")
+
+
+def callback_secret_set(env: Mapping[str, str] | None = None) -> bool:
+    """Whether ``MEDIA_ANALYSIS_CALLBACK_SECRET`` is set (the resource reads it as an EnvVar)."""
+    return _get(_env(env), "MEDIA_ANALYSIS_CALLBACK_SECRET") is not None
+
+
+def ui_base_url(env: Mapping[str, str] | None = None) -> str | None:
+    """``MEDIA_ANALYSIS_DAGSTER_UI_URL``: the webserver's address as readers reach it, for the
+    run link in callbacks (e.g. ``https://dagster.example.com``)."""
+    return _get(_env(env), "MEDIA_ANALYSIS_DAGSTER_UI_URL")

@@ -28,17 +28,28 @@ from media_analysis_dagster.db.models import MediaAnalysisRequest
 from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs import media_analysis_job
 from media_analysis_dagster.ops.config import TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
-from media_analysis_dagster.resources import DatabaseResource
+from media_analysis_dagster.resources import (
+    CallbackResource,
+    DatabaseResource,
+    FileStorageResource,
+)
 
 RUN_KEY_TAG = "dagster/run_key"
 SENSOR_NAME_TAG = "dagster/sensor_name"
 
 
+def sensor_resources(db_url: str) -> dict[str, Any]:
+    """What the sensors use: the tables, the artifact store, completion callbacks."""
+    return {
+        "database": DatabaseResource(url=db_url),
+        "files": FileStorageResource(),
+        "callbacks": CallbackResource(),
+    }
+
+
 def tick(sensor_def: Any, instance: DagsterInstance, db_url: str) -> list[Any]:
     """Evaluate a plain sensor once, as the daemon would, and return what it yielded."""
-    with build_sensor_context(
-        instance=instance, resources={"database": DatabaseResource(url=db_url)}
-    ) as context:
+    with build_sensor_context(instance=instance, resources=sensor_resources(db_url)) as context:
         result = sensor_def(context)
         result = (
             result if result is None or isinstance(result, RunRequest | SkipReason) else [*result]
@@ -145,7 +156,7 @@ def sync(
         dagster_event=event,
         dagster_instance=instance,
         dagster_run=run,
-        resources={"database": DatabaseResource(url=db_url)},
+        resources=sensor_resources(db_url),
     ) as context:
         assert sensor_def(context) is None, "returning a value would end the tick after one run"
 

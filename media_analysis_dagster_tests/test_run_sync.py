@@ -20,6 +20,7 @@ from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs import media_analysis_job
 from media_analysis_dagster.ops.config import TAG_REQUEST_ID, RequestConfig
 from media_analysis_dagster.resources import (
+    CallbackResource,
     DatabaseResource,
     FetcherResource,
     FileStorageResource,
@@ -32,7 +33,14 @@ from media_analysis_dagster.triggers.sensors import (
     failed_run_sync_sensor,
 )
 
-from .sensor_helpers import create_run_for, new_rows, set_status, sync, tick
+from .sensor_helpers import (
+    create_run_for,
+    new_rows,
+    sensor_resources,
+    set_status,
+    sync,
+    tick,
+)
 
 
 @pytest.fixture
@@ -127,6 +135,7 @@ def _execute(
             "files": FileStorageResource(data_dir=str(tmp_path / "data")),
             "fetcher": FetcherResource(media_roots=[str(tmp_path)]),
             "providers": ProvidersResource(),
+            "callbacks": CallbackResource(),
         },
         raise_on_error=False,
     )
@@ -159,9 +168,7 @@ def test_real_failed_runs(
 
 def test_several_failures_in_one_tick(store: Store, instance: DagsterInstance, db_url: str) -> None:
     """Through Dagster's own run-status machinery: every failure of a tick is handled."""
-    with build_sensor_context(
-        instance=instance, resources={"database": DatabaseResource(url=db_url)}
-    ) as context:
+    with build_sensor_context(instance=instance, resources=sensor_resources(db_url)) as context:
         failed_run_sync_sensor.evaluate_tick(context)  # the first tick only sets the cursor
         rows = [processing_row(store) for _ in range(3)]
         for rid in rows:

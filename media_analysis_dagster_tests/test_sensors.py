@@ -20,6 +20,7 @@ from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs import media_analysis_job
 from media_analysis_dagster.ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
 from media_analysis_dagster.resources import (
+    CallbackResource,
     DatabaseResource,
     FetcherResource,
     FileStorageResource,
@@ -212,6 +213,7 @@ def test_sensor_run_request_runs_the_job_end_to_end(
             "files": FileStorageResource(data_dir=str(tmp_path / "data")),
             "fetcher": FetcherResource(media_roots=[str(tmp_path / "media")]),
             "providers": ProvidersResource(),
+            "callbacks": CallbackResource(),
         },
     )
     assert result.success and store.get_status(rid) == "completed"
@@ -224,6 +226,7 @@ def test_sensors_load_with_the_job_and_the_database_resource() -> None:
         "files": FileStorageResource(),
         "fetcher": FetcherResource(),
         "providers": ProvidersResource(),
+        "callbacks": CallbackResource(),
     }
     Definitions.validate_loadable(
         Definitions(jobs=[media_analysis_job], sensors=SENSORS, resources=resources)

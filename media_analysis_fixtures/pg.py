@@ -8,6 +8,7 @@ failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -136,3 +137,65 @@ def drop_database(admin: str, name: str) -> None:
             )
     finally:
         conn.close()
+
+
+class Cluster:
+    """A throwaway PostgreSQL server that can be stopped and started again (the fault
+    benchmarks restart it under load). Never the machine's shared server: its own data directory
+    in a temp dir, its own free port, started as ``postgres`` when running as root."""
+
+    def __init__(self) -> None:
+        initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+        if not initdb or not pg_ctl:
+            raise RuntimeError("no initdb/pg_ctl on this machine")
+        self.initdb, self.pg_ctl = initdb, pg_ctl
+        self.base = Path(tempfile.mkdtemp(prefix="ma-pg-"))
+        self.data, self.port = self.base / "data", _free_port()
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.prefix, self.pg_ctl, "-D", str(self.data), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def init(self, max_connections: int = 300) -> None:
+        subprocess.run(
+            [*self.prefix, self.initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(f"\nmax_connections = {max_connections}\n")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
+        self._ctl("-w", "-l", str(self.base / "log"), "-o", options, "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast`` ends every session at once, as a restart by an operator does; ``immediate``
+        is a crash (recovery on the next start)."""
+        self._ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self.stop("immediate")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextmanager
+def own_cluster(max_connections: int = 300) -> Iterator[Cluster]:
+    """A started ``Cluster``; stopped and deleted afterwards."""
+    cluster = Cluster()
+    try:
+        cluster.init(max_connections)
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

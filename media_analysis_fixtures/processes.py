@@ -400,6 +400,32 @@ class DagsterStack:
     def code_server(self) -> Process:
         return next(p for p in self.processes if p.name == "code-server")
 
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group of ``name`` (for the code server: its gRPC child and
+        every run worker too) and reap it, as an OOM kill of its container would."""
+        process = self.process(name)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.popen.wait(timeout=10)
+
+    def restart(self, name: str) -> Process:
+        """Start ``name`` again with the same command and environment (whatever is left of the
+        old one is stopped first), and wait until it serves again."""
+        old = self.process(name)
+        old.stop(grace_s=2.0)
+        args = old.popen.args
+        assert isinstance(args, list), "start_process passes a list"
+        new = start_process(name, [str(a) for a in args], self.env, self.logs)
+        self.processes[self.processes.index(old)] = new
+        if name == "code-server":
+            self._wait(self._code_server_ready, "the restarted code server")
+            self._wait(self._location_loaded, "the webserver to reload the code location")
+        return new
+
     # -- GraphQL -----------------------------------------------------------------------------
     @property
     def graphql_url(self) -> str:

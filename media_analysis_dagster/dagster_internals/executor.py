@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from dagster import Field, Int, executor
@@ -50,6 +52,31 @@ from .private_api import (
 
 _DONE = object()
 
+TAG_RUN_WORKER = "media_analysis/run_worker"
+"""``<hostname>:<pid>:<start time>`` of the process executing the run, written when execution
+starts. ``triggers/run_liveness.py`` reads it: with the default run launcher nothing else in
+Dagster notices a run worker that died together with its code server."""
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Field 22 of ``/proc/<pid>/stat`` (start time, clock ticks after boot): with the pid it
+    names one process, even after the pid is reused. None when the process is gone or a zombie,
+    or without ``/proc``."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    if fields[0] in {"Z", "X"}:
+        return None
+    return int(fields[19])
+
+
+def worker_identity(pid: int | None = None) -> str:
+    """The value of ``TAG_RUN_WORKER`` for ``pid`` (default: this process)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{process_start_ticks(pid) or 0}"
+
 
 class _Crash:
     """An exception raised in a step's thread outside Dagster's own step error handling."""
@@ -73,6 +100,10 @@ class ThreadedInProcessExecutor(Executor):
     def execute(
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
+        # Before any step: from here on a dead worker can be told from a slow one.
+        plan_context.instance.add_run_tags(
+            plan_context.dagster_run.run_id, {TAG_RUN_WORKER: worker_identity()}
+        )
         yield DagsterEvent.engine_event(
             plan_context,
             f"Executing steps in process on up to {self.max_concurrent} threads "

@@ -3,10 +3,10 @@
 Scene and motion analysis compare pictures at 64x36. Scaling a 720p frame that small with
 swscale to RGB costs 1-3 ms (as much as decoding it), so the planes of 8-bit planar YUV frames
 are box-filtered with OpenCV (about 0.4 ms) and the 64x36 result converted to RGB, keeping the
-0-255 RGB scale of the thresholds; other pixel formats go through swscale. Motion is kept as a time-weighted
-mean, because it is measured unevenly: every frame where the scene detector decoded a stretch,
-one sample per keyframe interval elsewhere. The timeline stays within a fixed number of buckets
-whatever the length of the video.
+0-255 RGB scale of the thresholds; other pixel formats go through swscale. Motion is kept as a
+time-weighted mean, because it is measured unevenly: every frame where the scene detector
+decoded a stretch, one sample per keyframe interval elsewhere. The timeline stays within a
+fixed number of buckets whatever the length of the video.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _PLANAR = {
 
 def _plane(frame: VideoFrame, index: int) -> np.ndarray:
     plane = frame.planes[index]
-    data = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
+    data = np.frombuffer(memoryview(plane), np.uint8, count=plane.line_size * plane.height)
     return data.reshape(plane.height, plane.line_size)[:, : plane.width]
 
 

@@ -4,7 +4,8 @@ A *run* is a stretch of consecutive decoded frames (one or more keyframe interva
 coarse pass could not clear). `RunAnalyzer` is fed the run's thumbnails in order and reports:
 
 - a **cut** where consecutive thumbnails differ by at least the threshold and by at least
-  ``CUT_OVER_MOTION`` times the median difference around it, so fast camera moves are not cuts.
+  ``CUT_OVER_MOTION`` times the median difference around it, so fast camera moves are not cuts,
+  and the darker picture is not the other dimmed (a step of a fast fade; a cut to black is);
   The median uses the 15 differences before the frame; in the first frames of a run, which has
   no past, the ones after it stand in (decided once they are known);
 - a **fade** at the middle of a stretch darker than ``FADE_LEVEL`` (as PySceneDetect's
@@ -35,6 +36,9 @@ CUT_OVER_MOTION = 3.0
 MOTION_MEMORY = 15
 #: Fewer past differences than this: the median waits for the following ones.
 MIN_PAST = 5
+#: A jump whose darker picture is the other dimmed by at least this gain is a step of a fast
+#: fade, not a cut (a cut to or from black has a gain near 0).
+MIN_FADE_GAIN = 0.1
 #: Lengths (seconds) of the windows tested for a cross-dissolve.
 DISSOLVE_WINDOWS = (0.5, 1.0, 2.0)
 #: How far (fraction of the change across the window) a quarter point may be from the blend.
@@ -61,6 +65,7 @@ class _Pending:
     diff: float
     span: tuple[float, float, float]  # start, end, motion per frame: for the motion meter
     since: float | None  # the compared frame, when frames between were skipped
+    pictures: tuple[np.ndarray, np.ndarray]  # before, after
 
 
 class RunAnalyzer:
@@ -91,7 +96,7 @@ class RunAnalyzer:
             diff = mad(thumb, self.prev[1])
             per_frame = diff / max(1, frames_apart)
             since = None if intra or frames_apart <= 1 else self.prev[0]
-            item = _Pending(t, diff, (self.prev[0], t, per_frame), since)
+            item = _Pending(t, diff, (self.prev[0], t, per_frame), since, (self.prev[1], thumb))
             if self.seen < MIN_PAST:
                 self.pending.append(item)
             else:
@@ -110,7 +115,11 @@ class RunAnalyzer:
 
     def _decide(self, item: _Pending, around: deque[float] | list[float]) -> None:
         base = statistics.median(around) if around else 0.0
-        if item.diff >= self.threshold and item.diff >= CUT_OVER_MOTION * base:
+        if (
+            item.diff >= self.threshold
+            and item.diff >= CUT_OVER_MOTION * base
+            and (_dimmed(*item.pictures, DISSOLVE_LINEARITY * item.diff) or 0.0) < MIN_FADE_GAIN
+        ):
             self.found.append(Transition(item.time, item.diff, "cut", item.since))
         else:
             self.motion(*item.span)
@@ -163,7 +172,7 @@ class RunAnalyzer:
         i0 = self._at(start)
         t0, a, b = self.times[i0], self.thumbs[i0], self.thumbs[-1]
         change = mad(a, b)
-        if change < self.threshold or _scaled_copy(a, b, DISSOLVE_LINEARITY * change):
+        if change < self.threshold or _dimmed(a, b, DISSOLVE_LINEARITY * change) is not None:
             return None  # too little change, or a fade: one end is the other, darker
         for q in (0.5, 0.25, 0.75):
             i = self._at(start + q * length)
@@ -186,11 +195,12 @@ class RunAnalyzer:
         return best
 
 
-def _scaled_copy(a: np.ndarray, b: np.ndarray, tolerance: float) -> bool:
-    """Whether one picture is the other dimmed (a fade to or from black), within ``tolerance``."""
+def _dimmed(a: np.ndarray, b: np.ndarray, tolerance: float) -> float | None:
+    """The gain (0-1) by which one picture is the other dimmed, as in a fade to or from black,
+    if it is within ``tolerance``; else None."""
     dim, bright = (a, b) if brightness(a) < brightness(b) else (b, a)
     gain = float((dim * bright).sum() / max(float((bright * bright).sum()), 1e-6))
-    return mad(dim, gain * bright) <= tolerance
+    return gain if mad(dim, gain * bright) <= tolerance else None
 
 
 def merge(found: list[Transition], min_gap: float) -> list[Transition]:

@@ -1,6 +1,6 @@
 """``aggregate`` (one summary over every result) and ``complete_request``."""
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
@@ -16,7 +16,12 @@ from ..contracts import (
 )
 from ..errors import NothingProducedError
 from ..providers.base import ProviderResult
-from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
+from ..resources import (
+    CallbackResource,
+    DatabaseResource,
+    FileStorageResource,
+    ProvidersResource,
+)
 from .budget import StoreBudget
 from .common import materialize, readable_failures, resume_if_reexecution
 from .planning import build_task
@@ -135,6 +140,8 @@ def complete_request(
     request: RequestSpec,
     summary: AnalysisSummary,
     database: DatabaseResource,
+    files: FileStorageResource,
+    callbacks: CallbackResource,
 ) -> Output[CompletedRequest]:
     rid, store = request.request_id, database.store
     resume_if_reexecution(context, store, rid)
@@ -157,6 +164,14 @@ def complete_request(
     if not done:
         context.log.warning(f"request {rid} is {status}; it was not marked completed")
     materialize(context, "media_analysis_requests", rid, status=status)
+    delivered = callbacks.notify(store, rid, context.run, files) if done else None
+    if delivered is not None:
+        context.log.info(f"callback for request {rid}: {delivered}")
     return Output(
-        CompletedRequest(rid, status), metadata={"request_id": rid, "status": str(status)}
+        CompletedRequest(rid, status),
+        metadata={
+            "request_id": rid,
+            "status": str(status),
+            "callback": MetadataValue.json(asdict(delivered) if delivered else {}),
+        },
     )

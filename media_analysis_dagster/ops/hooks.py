@@ -16,7 +16,7 @@ from .common import STEP_OUTPUTS, original_error, run_request_id
 ALL_FILE_TYPES = sorted({t for _, types in STEP_OUTPUTS.values() for t in types})
 
 
-@failure_hook(required_resource_keys={"database", "files"})
+@failure_hook(required_resource_keys={"database", "files", "callbacks"})
 def mark_request_failed(context: HookContext) -> None:
     exc = original_error(context.op_exception)
     if exc is None or isinstance(exc, RequestStateError):
@@ -33,6 +33,10 @@ def mark_request_failed(context: HookContext) -> None:
     details = error_details(exc, run_id=context.run_id, step=context.step_key)
     if store.fail_request(request_id, describe(exc), details):
         context.log.error(f"request {request_id} marked failed: {describe(exc)}")
+        run = context.instance.get_run_by_id(context.run_id)
+        delivered = context.resources.callbacks.notify(store, request_id, run, files)
+        if delivered is not None:
+            context.log.info(f"callback for request {request_id}: {delivered}")
 
 
 def _remove_files(

@@ -14,7 +14,7 @@ from typing import Any
 from dagster import Config, OpExecutionContext, Output, op
 from pydantic import Field
 
-from ..resources import DatabaseResource, FileStorageResource
+from ..resources import CallbackResource, DatabaseResource, FileStorageResource
 from .cleanup import delete_files, finished_run_ids, plan_files, request_run_verdict
 
 STATUS_DAYS = {
@@ -91,7 +91,10 @@ def plan_retention(context: OpExecutionContext, config: RetentionConfig) -> Outp
 
 @op(description="Fail requests stuck in processing whose Dagster run is finished or missing.")
 def fail_stuck_requests(
-    context: OpExecutionContext, plan: RetentionPlan, database: DatabaseResource
+    context: OpExecutionContext,
+    plan: RetentionPlan,
+    database: DatabaseResource,
+    callbacks: CallbackResource,
 ) -> Output[dict[str, int]]:
     counts: Counter[str] = Counter(stuck_requests_failed=0, stuck_requests_left_alone=0)
     cutoff = plan.stuck_before
@@ -125,6 +128,8 @@ def fail_stuck_requests(
                 if not store.fail_request(rid, message, details, from_statuses=("processing",)):
                     continue  # it left processing meanwhile; it is no longer in the result set
                 context.log.warning(f"request {rid}: {message}")
+                run = context.instance.get_run_by_id(verdict.run_id) if verdict.run_id else None
+                callbacks.notify(store, rid, run)
             counts["stuck_requests_failed"] += 1
     else:
         context.log.warning(f"stopped after {plan.max_batches} batches; next run continues")

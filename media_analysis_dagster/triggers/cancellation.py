@@ -18,7 +18,7 @@ makes. Runs still being created or starting are left for the next tick; if one s
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
@@ -56,6 +56,7 @@ def cancel_runs_of_cancelled_rows(
     *,
     page_size: int = 500,
     max_runs: int = 5000,
+    on_end: Callable[[str, DagsterRun], object] | None = None,
 ) -> list[str]:
     """Cancel every queued/started run whose request is ``cancelled``; returns their ids."""
     stopped: list[str] = []
@@ -81,7 +82,8 @@ def cancel_runs_of_cancelled_rows(
                 stopped.append(run.run_id)
                 log.info(f"request {rid} is cancelled: cancelled its run {run.run_id}")
                 message = f"The request was cancelled, so the Dagster run {run.run_id} was stopped."
-                store.note_cancelled(rid, *describe_cancellation(run, message))
+                if store.note_cancelled(rid, *describe_cancellation(run, message)) and on_end:
+                    on_end(rid, run)
         if len(runs) < page_size:
             break
     return stopped

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRun
@@ -29,6 +29,7 @@ from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRun
 from ..dagster_internals.run_worker_crash import crash_explanation
 from ..ops.config import TAG_REQUEST_ID
 from ..ops.request_runs import runs_by_request, will_retry
+from .run_liveness import GONE_PREFIX as WORKER_GONE_PREFIX
 
 TAG_ROW_SYNCED = "media_analysis/row_synced"
 NOT_OWNER_ERRORS = {"RequestNotPendingError", "RequestNotFoundError", "RequestStateError"}
@@ -62,8 +63,15 @@ def request_id_of(run: DagsterRun) -> str | None:
 
 
 def _root_error(error: Any) -> Any:
-    """The user's exception inside Dagster's wrappers (``DagsterExecutionStepExecutionError``)."""
-    while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
+    """The user's exception inside Dagster's wrappers (``DagsterExecutionStepExecutionError``,
+    ``Failure``)."""
+    # ``Failure`` is how ops raise their own errors readably (``ops/common.readable_failures``);
+    # the original error is its cause.
+    while (
+        error is not None
+        and (error.cls_name.startswith("Dagster") or error.cls_name == "Failure")
+        and error.cause is not None
+    ):
         error = error.cause
     return error
 
@@ -102,6 +110,8 @@ def describe_failure(
         message, error_type, reason = _sentence(first), "RunWorkerCrash", "UNEXPECTED_TERMINATION"
     else:
         message, error_type = _sentence(event.message or "no reason was recorded"), reason
+        if reason is None and message.startswith(WORKER_GONE_PREFIX):  # run_liveness.py
+            error_type, reason = "RunWorkerGone", "UNEXPECTED_TERMINATION"
     hints = [h for h in (HINTS.get(reason or ""), HINT_REPEND) if h]
     sentence = f"The Dagster run {run.run_id} failed" + (f" in step {step}" if step else "")
     details = {
@@ -146,17 +156,25 @@ def _update_row(
     status: str,
     message: str,
     details: dict[str, Any],
+    on_end: Callable[[str], object],
 ) -> str:
     if details.get("step") == "register_request" and details.get("error_type") in NOT_OWNER_ERRORS:
-        store.note_cancelled(request_id, *describe_cancellation(run, _by_hand(run)))
+        if store.note_cancelled(request_id, *describe_cancellation(run, _by_hand(run))):
+            on_end(request_id)
         return f"request {request_id} left alone: the run never claimed it"
     if newer_run_exists(instance, run, request_id):
         return f"request {request_id} left alone: a newer run owns it"
     if store.end_request(request_id, status, message, details):
+        on_end(request_id)
         return f"request {request_id} marked {status}: {message}"
     if store.note_cancelled(request_id, *describe_cancellation(run, _by_hand(run))):
+        on_end(request_id)
         return f"request {request_id} was cancelled by hand; completed_at and reason filled in"
     return f"request {request_id} left alone: it had already ended ({store.get_status(request_id)})"
+
+
+def _nothing(request_id: str) -> None:
+    return None
 
 
 def sync_ended_run(
@@ -166,6 +184,7 @@ def sync_ended_run(
     status: str,
     message: str,
     details: dict[str, Any],
+    on_end: Callable[[str], object] | None = None,
 ) -> str:
     """Reflect a failed (``status='failed'``) or cancelled run in its row; says what it did.
 
@@ -179,6 +198,8 @@ def sync_ended_run(
     fresh = instance.get_run_by_id(run.run_id) or run
     if status == "failed" and will_retry(fresh):
         return f"request {request_id} left alone: run will be retried"
-    outcome = _update_row(store, instance, fresh, request_id, status, message, details)
+    outcome = _update_row(
+        store, instance, fresh, request_id, status, message, details, on_end or _nothing
+    )
     instance.add_run_tags(run.run_id, {TAG_ROW_SYNCED: "true"})
     return outcome

@@ -50,8 +50,10 @@ past that run; the retention job's reaper fails rows left ``processing`` by dead
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from dagster import (
+    DagsterRun,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunConfig,
@@ -68,14 +70,32 @@ from dagster import (
 from .. import settings
 from ..jobs import media_analysis_job
 from ..ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
-from ..resources import DatabaseResource
+from ..resources import CallbackResource, DatabaseResource, FileStorageResource
 from .cancellation import cancel_runs_of_cancelled_rows
 from .pending_scan import Launch, scan_pending
+from .run_liveness import run_liveness_sensor
 from .run_sync import describe_cancellation, describe_failure, sync_ended_run
 
 PAGE_SIZE = 200
 MAX_SCANNED = 5000
 TIME_BUDGET_S = 40.0
+
+
+def _announcer(
+    context: Any,
+    database: DatabaseResource,
+    files: FileStorageResource,
+    callbacks: CallbackResource,
+    run: DagsterRun,
+) -> Any:
+    """What a sensor calls when its update ended a request: the completion callback, logged."""
+
+    def announce(request_id: str) -> None:
+        delivered = callbacks.notify(database.store, request_id, run, files)
+        if delivered is not None:
+            context.log.info(f"callback for request {request_id}: {delivered}")
+
+    return announce
 
 
 def batch_size() -> int:
@@ -141,15 +161,21 @@ def pending_requests_sensor(
     description="Mark the request failed when its run fails outside the ops (launch failure, "
     "crash, restart).",
 )
-def failed_run_sync_sensor(context: RunFailureSensorContext, database: DatabaseResource) -> None:
+def failed_run_sync_sensor(
+    context: RunFailureSensorContext,
+    database: DatabaseResource,
+    files: FileStorageResource,
+    callbacks: CallbackResource,
+) -> None:
     """The ops cannot record a failure that happens outside a step; this does (returns None so
     the tick goes on to the next failed run)."""
     run = context.dagster_run
     message, details = describe_failure(context.instance, run, context.failure_event)
-    context.log.info(
-        f"run {run.run_id}: "
-        + sync_ended_run(database.store, context.instance, run, "failed", message, details)
+    on_end = _announcer(context, database, files, callbacks, run)
+    outcome = sync_ended_run(
+        database.store, context.instance, run, "failed", message, details, on_end
     )
+    context.log.info(f"run {run.run_id}: {outcome}")
 
 
 @run_status_sensor(
@@ -158,14 +184,20 @@ def failed_run_sync_sensor(context: RunFailureSensorContext, database: DatabaseR
     default_status=DefaultSensorStatus.RUNNING,
     description="Mark the request cancelled when its run is cancelled or terminated.",
 )
-def canceled_run_sync_sensor(context: RunStatusSensorContext, database: DatabaseResource) -> None:
+def canceled_run_sync_sensor(
+    context: RunStatusSensorContext,
+    database: DatabaseResource,
+    files: FileStorageResource,
+    callbacks: CallbackResource,
+) -> None:
     """A terminated run leaves no trace in the row otherwise (returns None, as above)."""
     run = context.dagster_run
     message, details = describe_cancellation(run)
-    context.log.info(
-        f"run {run.run_id}: "
-        + sync_ended_run(database.store, context.instance, run, "cancelled", message, details)
+    on_end = _announcer(context, database, files, callbacks, run)
+    outcome = sync_ended_run(
+        database.store, context.instance, run, "cancelled", message, details, on_end
     )
+    context.log.info(f"run {run.run_id}: {outcome}")
 
 
 @sensor(
@@ -173,11 +205,20 @@ def canceled_run_sync_sensor(context: RunStatusSensorContext, database: Database
     default_status=DefaultSensorStatus.RUNNING,
     description="Stop the queued or started run of every request set to 'cancelled'.",
 )
-def cancellation_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SkipReason:
+def cancellation_sensor(
+    context: SensorEvaluationContext,
+    database: DatabaseResource,
+    files: FileStorageResource,
+    callbacks: CallbackResource,
+) -> SkipReason:
     """n8n and operators cancel by writing the table; without this their runs would go on
     spending provider money until ``complete_request`` refused the result."""
+
+    def on_end(request_id: str, run: DagsterRun) -> None:
+        _announcer(context, database, files, callbacks, run)(request_id)
+
     stopped = cancel_runs_of_cancelled_rows(
-        context.instance, database.store, media_analysis_job.name, context.log
+        context.instance, database.store, media_analysis_job.name, context.log, on_end=on_end
     )
     return SkipReason(f"cancelled {len(stopped)} run(s) of cancelled requests")
 
@@ -187,4 +228,5 @@ SENSORS = [
     failed_run_sync_sensor,
     canceled_run_sync_sensor,
     cancellation_sensor,
+    run_liveness_sensor,
 ]

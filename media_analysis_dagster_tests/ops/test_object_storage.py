@@ -19,7 +19,11 @@ from dagster import ReexecutionOptions
 
 from media_analysis_dagster import cli, settings
 from media_analysis_dagster.jobs import retention_cleanup_job
-from media_analysis_dagster.resources import DatabaseResource, FileStorageResource
+from media_analysis_dagster.resources import (
+    CallbackResource,
+    DatabaseResource,
+    FileStorageResource,
+)
 from media_analysis_dagster.storage import open_store, request_prefix
 from media_analysis_fixtures import make_audio, make_video
 from media_analysis_fixtures.object_servers import GcsServer, S3Server, gcs_server, s3_server  # noqa: F401
@@ -136,6 +140,7 @@ def test_reexecution_and_retention_leave_no_orphaned_objects(
         resources={
             "database": DatabaseResource(url=str(sqlite_pipeline.store.engine.url)),
             "files": FileStorageResource(data_dir=str(sqlite_pipeline.data_dir)),
+            "callbacks": CallbackResource(),
         },
         instance=sqlite_pipeline.instance,
     )

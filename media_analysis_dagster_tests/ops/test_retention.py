@@ -19,7 +19,11 @@ from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs.retention import retention_cleanup_job
 from media_analysis_dagster.ops.config import TAG_REQUEST_ID
 from media_analysis_dagster.ops.retention import RetentionConfig
-from media_analysis_dagster.resources import DatabaseResource, FileStorageResource
+from media_analysis_dagster.resources import (
+    CallbackResource,
+    DatabaseResource,
+    FileStorageResource,
+)
 
 WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run it will retry
 NOW = datetime.now(UTC)
@@ -85,6 +89,7 @@ def run(instance: DagsterInstance, db_url: str, data_dir: Path, **config: Any) -
         resources={
             "database": DatabaseResource(url=db_url),
             "files": FileStorageResource(data_dir=str(data_dir)),
+            "callbacks": CallbackResource(),
         },
     )
     assert result.success
