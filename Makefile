@@ -7,7 +7,7 @@ DATA_DIR ?= $(CURDIR)/.media_analysis
 DEV_HOME ?= $(DATA_DIR)/dagster_home
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck dev bench bench-drain clean fake-providers
+.PHONY: install demo test lint typecheck dev bench bench-drain bench-faults clean fake-providers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,14 +49,22 @@ dev: $(STAMP)
 fake-providers: $(STAMP)
 	$(BIN)/python -m media_analysis_fixtures.fake_providers --port 8765
 
-## Benchmarks (not tests): ratios against ffmpeg's CLI and PyAV's floor.
+## Benchmarks (not tests): ratios against ffmpeg's CLI, PyAV's floor and PySceneDetect;
+## speech-to-text real-time factor and word error rate; artifact upload cost.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/frames.py
+	$(BIN)/python benchmarks/scenes.py
+	$(BIN)/python benchmarks/speech.py
+	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/executors.py
 
 ## Pending row -> run start latency and burst throughput, with the three processes on PostgreSQL.
 bench-drain: $(STAMP)
 	$(BIN)/python benchmarks/drain.py
+
+## Faults under load: bursts, PostgreSQL/daemon/code-server restarts, a full disk.
+bench-faults: $(STAMP)
+	$(BIN)/python benchmarks/faults.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
