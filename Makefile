@@ -7,7 +7,7 @@ DATA_DIR ?= $(CURDIR)/.media_analysis
 DEV_HOME ?= $(DATA_DIR)/dagster_home
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck dev bench bench-drain bench-faults clean fake-providers
+.PHONY: install demo test test-faults lint typecheck dev bench bench-drain bench-faults clean fake-providers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" $(PYTEST_ARGS)
+
+## The fault-injection scenarios (restarts, a full disk) with tens of rows.
+test-faults: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider -m faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -19,6 +19,7 @@ Every message is one sentence an operator can act on; ``hint`` says what to do.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -53,6 +54,9 @@ class NothingProducedError(MediaAnalysisError):
 
 def describe(exc: BaseException) -> str:
     """One readable sentence for ``error_message`` (never a traceback)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        return f"The disk of the data directory is full{where}: no space left on device."
     text = " ".join(str(exc).split()) or type(exc).__name__
     if not isinstance(exc, MediaAnalysisError) and not _is_ours(exc):
         text = f"{type(exc).__name__}: {text}"

@@ -66,6 +66,10 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
                         pool_recycle=3600,
                         max_overflow=config_value["pool_max_overflow"],
                     )
+                    # A pooled connection may outlive a PostgreSQL restart: check it on checkout
+                    # (what create_engine(pool_pre_ping=True) sets), or the first query after a
+                    # restart fails (a GraphQL launchRun answered HTTP 500).
+                    part._engine.pool._pre_ping = True  # type: ignore[attr-defined]
             return storage
         if chosen.require_postgres:
             raise RuntimeError(
