@@ -27,12 +27,22 @@ from media_analysis_dagster.jobs import media_analysis_job
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS, DEPLOY = ROOT / "docs", ROOT / "deploy"
-WORKFLOWS = sorted((DOCS / "n8n").glob("*.json"))
+CREDENTIALS = DOCS / "n8n" / "credentials.example.json"
+WORKFLOWS = sorted(p for p in (DOCS / "n8n").glob("*.json") if p != CREDENTIALS)
 GRAPHQL_FILES = sorted((DOCS / "graphql").glob("*.graphql"))
 ALLOWED_OPERATIONS = {"launchRun", "runOrError", "terminateRun", "launchRunReexecution"}
 NODE_TYPES = {
     f"n8n-nodes-base.{t}"
-    for t in ("webhook", "httpRequest", "if", "wait", "postgres", "respondToWebhook")
+    for t in (
+        "webhook",
+        "set",
+        "httpRequest",
+        "if",
+        "wait",
+        "postgres",
+        "crypto",
+        "respondToWebhook",
+    )
 }
 TABLES = {
     "media_analysis_requests",
@@ -115,6 +125,11 @@ def nodes_of(workflow: dict[str, Any], type_: str) -> list[dict[str, Any]]:
     return [n for n in workflow["nodes"] if n["type"] == f"n8n-nodes-base.{type_}"]
 
 
+def node_named(workflow: dict[str, Any], name: str) -> dict[str, Any]:
+    [node] = [n for n in workflow["nodes"] if n["name"] == name]
+    return node
+
+
 def strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -125,10 +140,14 @@ def strings(value: Any) -> list[str]:
     return []
 
 
+def credentials() -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in load(CREDENTIALS)}
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_is_well_formed(path: Path) -> None:
     workflow = load(path)
-    assert {"name", "nodes", "connections", "settings"} <= workflow.keys()
+    assert {"id", "name", "nodes", "connections", "settings"} <= workflow.keys()
     names = [n["name"] for n in workflow["nodes"]]
     assert len(set(names)) == len(names)
     assert len({n["id"] for n in workflow["nodes"]}) == len(names)
@@ -137,7 +156,10 @@ def test_workflow_is_well_formed(path: Path) -> None:
         assert node["type"] in NODE_TYPES, node["type"]
         if node["type"].endswith("httpRequest"):
             assert node["typeVersion"] == 4.2 and node["parameters"]["options"]["timeout"]
+        for kind, ref in node.get("credentials", {}).items():
+            assert credentials()[ref["id"]]["type"] == kind, "credentials.example.json has it"
         for text in strings(node["parameters"]):
+            assert "$env" not in text, "n8n 2.x denies $env by default: use the Settings node"
             if text.startswith("="):  # an n8n expression: {{ }} must pair up, braces inside too
                 for code in re.findall(r"\{\{(.*?)\}\}", text, re.S):
                     assert code.count("{") == code.count("}"), code
@@ -155,6 +177,30 @@ def test_workflow_is_well_formed(path: Path) -> None:
     assert webhook["responseMode"] == "responseNode" and nodes_of(workflow, "respondToWebhook")
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_path_ends_in_an_answer(path: Path) -> None:
+    """No empty 200: every output of every node leads on, every failing node has an error
+    output, and only Respond to Webhook nodes end a path (each error answer is non-2xx JSON)."""
+    workflow = load(path)
+    for node in workflow["nodes"]:
+        outputs = workflow["connections"].get(node["name"], {}).get("main", [])
+        if node["type"].endswith("respondToWebhook"):
+            assert not any(outputs), f"{node['name']} answers, so nothing follows it"
+            assert node["parameters"]["respondWith"] == "json"
+            code = node["parameters"]["options"]["responseCode"]
+            if not node["name"].startswith(("Respond with result", "Respond accepted")):
+                assert str(code).startswith("=") or code >= 400, (node["name"], code)
+                assert "JSON.stringify({ error:" in node["parameters"]["responseBody"]
+            continue
+        can_fail = node["type"].endswith(("httpRequest", "postgres", "crypto"))
+        if can_fail:
+            assert node.get("onError") == "continueErrorOutput", node["name"]
+        expected = 2 if can_fail or node["type"].endswith(".if") else 1
+        assert len(outputs) == expected and all(outputs), (node["name"], outputs)
+    names = {n["name"] for n in workflow["nodes"]}
+    assert {"Check request", "Valid?", "Respond bad request"} <= names, "the body is checked first"
+
+
 def embedded_queries(workflow: dict[str, Any]) -> dict[str, str]:
     """The GraphQL text inside each HTTP node's body expression (a JS string literal)."""
     out = {}
@@ -165,29 +211,25 @@ def embedded_queries(workflow: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def test_launch_workflow_queries_are_the_documented_files() -> None:
-    queries = embedded_queries(load(DOCS / "n8n/launch_and_wait.json"))
+@pytest.mark.parametrize("name", ["launch_and_wait", "launch_and_callback"])
+def test_launch_workflow_queries_are_the_documented_files(name: str) -> None:
+    queries = embedded_queries(load(DOCS / f"n8n/{name}.json"))
     assert queries["Launch run"] == (DOCS / "graphql/launch_run.graphql").read_text()
-    assert queries["Poll run status"] == (DOCS / "graphql/run_status.graphql").read_text()
+    if name == "launch_and_wait":
+        assert queries["Poll run status"] == (DOCS / "graphql/run_status.graphql").read_text()
+        status = graphql.print_ast(graphql.parse(queries["Poll run status"]))
+        assert "status" in status and re.search(r"tags \{\s*key\s*value", status)
     for text in queries.values():
         check_graphql(text)
-    status = graphql.print_ast(graphql.parse(queries["Poll run status"]))
-    assert "status" in status and re.search(r"tags \{\s*key\s*value", status)
 
 
-# SQL of every Postgres node, with its query parameters replaced by literal values.
-SQL_PARAMS = {
-    "Read request and results": ["'{request_id}'"],
-    "Insert pending row": ["'auto'", "'https://example.com/a.mp4'", "'What is shown?'", "'n8n'"],
-}
-
-
-def postgres_queries() -> list[tuple[str, str, str]]:
+def postgres_queries() -> list[tuple[str, dict[str, Any]]]:
     out = []
     for path in WORKFLOWS:
         for node in nodes_of(load(path), "postgres"):
             assert node["parameters"]["operation"] == "executeQuery"
-            out.append((path.name, node["name"], node["parameters"]["query"]))
+            assert node["typeVersion"] >= 2.5, "the JSON-parameter rule below is v2.5+'s"
+            out.append((path.name, node))
     return out
 
 
@@ -195,8 +237,9 @@ def test_sql_uses_only_the_four_tables_and_their_columns() -> None:
     from media_analysis_dagster.db.models import Base
 
     columns = {name: {c.name for c in Base.metadata.tables[name].columns} for name in TABLES}
-    for _, name, sql in postgres_queries():
-        tables = set(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)", sql, re.I))
+    for _, node in postgres_queries():
+        name, sql = node["name"], node["parameters"]["query"]
+        tables = set(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)\b(?!\()", sql, re.I))
         assert tables and tables <= TABLES, (name, tables)
         aliases = dict(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)\s+(\w+)", sql, re.I))
         alias_table = {alias: table for table, alias in aliases.items()}
@@ -206,20 +249,27 @@ def test_sql_uses_only_the_four_tables_and_their_columns() -> None:
         insert_cols = "".join(re.findall(r"INTO \w+\s*\(([^)]*)\)", sql))
         for column in filter(None, (c.strip() for c in insert_cols.split(","))):
             assert column in columns["media_analysis_requests"], column
-        replacements = next(
-            n["parameters"]["options"]["queryReplacement"]
-            for p in WORKFLOWS
-            for n in nodes_of(load(p), "postgres")
-            if n["name"] == name
-        )
-        # n8n splits the raw parameter on commas before evaluating each {{ }}: none inside
-        expressions = re.findall(r"\{\{(.*?)\}\}", replacements)
-        assert all("," not in e for e in expressions)
-        assert len(expressions) == len(SQL_PARAMS[name]) == len(set(re.findall(r"\$(\d+)", sql)))
+        # One parameter, $1, a JSON object: n8n passes a JSON value whole and splits anything
+        # else on commas, so a prompt with commas would otherwise shift the parameters.
+        assert set(re.findall(r"\$(\d+)", sql)) == {"1"} and "$1::jsonb" in sql, name
+        replacement = node["parameters"]["options"]["queryReplacement"]
+        assert re.fullmatch(r"=\{\{ JSON\.stringify\(\{.*\}\) \}\}", replacement, re.S), name
 
 
+def n8n_parameters(evaluated: str) -> list[str]:
+    """What n8n's Postgres node (v2.5+, ``executeQuery``) makes of one evaluated ``{{ }}``:
+    a JSON text is one parameter, anything else is split on commas."""
+    try:
+        json.loads(evaluated.strip())
+    except ValueError:
+        return [part.strip() for part in evaluated.split(",") if part]
+    return [evaluated]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
 def test_sql_runs_on_postgresql(pg_url: str) -> None:
-    """The strongest check: the exact statements, parameters filled in, on the real schema."""
+    """The strongest check without n8n: the exact statements, with the parameter each node
+    computes (by Node.js) from a body full of commas and quotes, on the real schema."""
     from sqlalchemy import text
 
     from media_analysis_dagster.db.engine import build_engine
@@ -231,12 +281,25 @@ def test_sql_runs_on_postgresql(pg_url: str) -> None:
     rid = store.create_request(media_type="video", media_url="https://example.com/v.mp4")
     rid = rid["request_id"]
     store.replace_rows(rid, results=[NewResult(result_type="summary", provider="internal")])
-    for _, name, sql in postgres_queries():
-        params = [p.format(request_id=rid) for p in SQL_PARAMS[name]]
-        for index in range(len(params), 0, -1):  # $10 before $1
-            sql = sql.replace(f"${index}", params[index - 1])
+    body = {
+        "media_url": "https://example.com/a,b.mp4",
+        "prompt": "Who is in it, what happens, and where? It's 'quoted', $2.",
+        "created_by": "ops, nights",
+        "callback_url": "https://hooks.example.com/x",
+    }
+    inputs = {
+        "Insert pending row": {"body": body},
+        "Read request and results": {
+            "data": {"runOrError": {"tags": [{"key": "media_analysis/request_id", "value": rid}]}}
+        },
+    }
+    for _, node in postgres_queries():
+        name, sql = node["name"], node["parameters"]["query"]
+        evaluated = n8n_eval(node["parameters"]["options"]["queryReplacement"], inputs[name], {})
+        [value] = n8n_parameters(evaluated)
         with engine.begin() as conn:
-            rows = conn.execute(text(sql.replace(":", r"\:"))).mappings().all()
+            rows = conn.execute(text(sql.replace(":", r"\:").replace("$1", ":p")), {"p": value})
+            rows = rows.mappings().all()
         assert len(rows) == 1, name
         if name == "Read request and results":
             assert str(rows[0]["request_id"]) == rid
@@ -244,6 +307,10 @@ def test_sql_runs_on_postgresql(pg_url: str) -> None:
             assert rows[0]["contact_sheets"] == []
         else:
             assert rows[0]["status"] == "pending"
+            stored = store.get_request(str(rows[0]["request_id"]))
+            assert stored is not None
+            assert (stored["prompt"], stored["created_by"]) == (body["prompt"], "ops, nights")
+            assert stored["user_metadata"] == {"callback_url": body["callback_url"]}
     engine.dispose()
 
 
@@ -252,14 +319,28 @@ const [expr, ctx] = [process.argv[1], JSON.parse(process.argv[2])];
 const node = (name) => ({ json: ctx.nodes[name] });
 const $ = (name) => ({ first: () => node(name), last: () => node(name) });
 const out = expr.slice(1).replace(/\\{\\{([\\s\\S]*?)\\}\\}/g, (m, code) =>
-  String(new Function('$json', '$', '$env', 'return (' + code + ');')(ctx.json, $, ctx.env)));
+  String(new Function('$json', '$', '$execution', '$runIndex', 'return (' + code + ');')(
+    ctx.json, $, ctx.execution, ctx.runIndex)));
 process.stdout.write(out);
 """
 
 
-def n8n_eval(expression: str, json_: dict[str, Any], nodes: dict[str, Any]) -> str:
-    """Evaluate an n8n ``={{ … }}`` expression with Node.js (the JS n8n itself runs)."""
-    ctx = {"json": json_, "nodes": nodes, "env": {"DAGSTER_URL": "http://dagster:3000"}}
+def n8n_eval(
+    expression: str,
+    json_: Any,
+    nodes: dict[str, Any],
+    *,
+    execution: dict[str, Any] | None = None,
+    run_index: int = 0,
+) -> str:
+    """Evaluate an n8n ``={{ … }}`` expression with Node.js (the JS n8n itself runs);
+    ``$('Settings')`` answers the shipped Settings values unless ``nodes`` says otherwise."""
+    ctx = {
+        "json": json_,
+        "nodes": {"Settings": SETTINGS, **nodes},
+        "execution": execution or {"resumeUrl": "http://n8n:5678/webhook-waiting/1"},
+        "runIndex": run_index,
+    }
     result = subprocess.run(
         ["node", "-e", NODE_EVAL, expression, json.dumps(ctx)],
         capture_output=True,
@@ -268,6 +349,9 @@ def n8n_eval(expression: str, json_: dict[str, Any], nodes: dict[str, Any]) -> s
         check=True,
     )
     return result.stdout
+
+
+SETTINGS = {"dagster_url": "http://dagster:3000/", "poll_seconds": 5, "max_polls": 720}
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
@@ -286,7 +370,57 @@ def test_launch_workflow_bodies_evaluate_to_valid_requests() -> None:
     check_variables(poll["query"], poll["variables"])
     read = nodes_of(workflow, "postgres")[0]["parameters"]["options"]["queryReplacement"]
     run = {"data": {"runOrError": {"tags": [{"key": "media_analysis/request_id", "value": "x"}]}}}
-    assert n8n_eval(read, run, {}) == "x"
+    assert json.loads(n8n_eval(read, run, {})) == {"request_id": "x"}
+    shipped = {
+        a["name"]: a["value"]
+        for a in node_named(workflow, "Settings")["parameters"]["assignments"]["assignments"]
+    }
+    assert shipped == {**SETTINGS, "dagster_url": "http://dagster-webserver:3000"}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
+def test_callback_launch_passes_the_resume_url() -> None:
+    workflow = load(DOCS / "n8n/launch_and_callback.json")
+    body = node_named(workflow, "Launch run")["parameters"]["jsonBody"]
+    webhook = {"body": {"media_path": "/srv/media/inbox/a.mp4", "prompt": "a, b"}}
+    resume = {"resumeUrl": "http://n8n:5678/webhook-waiting/42"}
+    launch = json.loads(n8n_eval(body, webhook, {}, execution=resume))
+    check_variables(launch["query"], launch["variables"])
+    config = launch["variables"]["executionParams"]["runConfigData"]["ops"]["register_request"]
+    assert config["config"] == {
+        "media_type": "auto",
+        "created_by": "n8n",
+        "source_endpoint": "graphql",
+        "media_path": "/srv/media/inbox/a.mp4",
+        "prompt": "a, b",
+        "callback_url": "http://n8n:5678/webhook-waiting/42",
+    }
+    wait = node_named(workflow, "Wait for callback")["parameters"]
+    assert (wait["resume"], wait["httpMethod"], wait["options"]) == (
+        "webhook",
+        "POST",
+        {"rawBody": True},
+    )
+    check = node_named(workflow, "Signature valid?")["parameters"]["conditions"]["conditions"]
+    assert "x-media-analysis-signature" in check[0]["leftValue"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_bodies_are_checked_before_anything_runs(path: Path) -> None:
+    check = node_named(load(path), "Check request")["parameters"]["assignments"]["assignments"]
+    [error] = [a["value"] for a in check if a["name"] == "error"]
+    good = {"media_url": "https://x/a.mp4", "prompt": "a, b", "media_type": "video"}
+    assert n8n_eval(error, {"body": good}, {}) == ""
+    assert n8n_eval(error, {"body": {"media_path": "/a.mp4"}}, {}) == ""
+    for body, reason in [
+        ({}, "media_url or media_path is required."),
+        ([1], "The request body must be a JSON object."),
+        ({"media_url": "https://x", "media_path": "/a"}, "Give media_url or media_path, not both."),
+        ({"media_url": "https://x", "media_type": "image"}, "media_type must be one of"),
+        ({"media_url": "https://x", "prompt": ["a"]}, "prompt must be a string."),
+    ]:
+        assert n8n_eval(error, {"body": body}, {}).startswith(reason), body
 
 
 # -- deploy/ ---------------------------------------------------------------------------------
