@@ -69,7 +69,7 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
                     # A pooled connection may outlive a PostgreSQL restart: check it on checkout
                     # (what create_engine(pool_pre_ping=True) sets), or the first query after a
                     # restart fails (a GraphQL launchRun answered HTTP 500).
-                    part._engine.pool._pre_ping = True  # type: ignore[attr-defined]
+                    part._engine.pool._pre_ping = True  # type: ignore[union-attr]
             return storage
         if chosen.require_postgres:
             raise RuntimeError(
