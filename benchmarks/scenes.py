@@ -13,6 +13,9 @@ loop join is one more hard cut). Encodings:
 - ``gop20s``: a fixed 20 s GOP: every interval is over ``LONG_GOP_SECONDS``, so this measures
   the full-decode fallback.
 
+Plus DESIGN §4's earlier video (``make_long_video``: test patterns, a hard cut every 15 s, no
+fades), for continuity with the figures measured there.
+
 Each method runs in its own child process (time from before its imports, peak memory VmHWM).
 A detected transition matches a true one within ±0.5 s (each used once); precision and recall
 count cuts, fades and dissolves together, and ``exact`` is the share of matched hard cuts found
@@ -71,7 +74,8 @@ def _photo(cache: Path, name: str) -> Path:
 
 def _segment_chain(src: str, seconds: float, label: str, input_index: int | None) -> str:
     w, h = SIZE
-    tail = f"trim=duration={seconds},setpts=PTS-STARTPTS,fps={FPS},settb=1/{FPS},format=yuv420p,setsar=1"
+    tail = f"trim=duration={seconds},setpts=PTS-STARTPTS,fps={FPS},settb=1/{FPS}"
+    tail += ",format=yuv420p,setsar=1"
     if input_index is None:
         sep = ":" if "=" in src else "="
         return f"{src}{sep}s={w}x{h}:r={FPS},{tail}[{label}]"
@@ -149,6 +153,20 @@ def video_for(cache: Path, encoding: str, loops: int) -> tuple[Path, list[tuple[
     return path, sorted(truth)
 
 
+def design_video(cache: Path, seconds: int) -> tuple[Path, list[tuple[float, str]]]:
+    """The video of DESIGN §4's earlier measurements (``make_long_video``: moving and still test
+    patterns, a hard cut every 15 s, no fades), shared with ``benchmarks/frames.py``."""
+    from media_analysis_fixtures import make_long_video
+
+    path = cache / f"long_{seconds}s_1280x720_30fps.mp4"
+    if not path.exists():
+        print(f"generating {path.name} ...", flush=True)
+        part = path.with_suffix(".part.mp4")
+        make_long_video(part, seconds, (1280, 720), 30)
+        part.rename(path)
+    return path, [(float(t), "cut") for t in range(15, seconds, 15)]
+
+
 def child(method: str, video: Path) -> None:
     """Run one detector in this (child) process; print its transitions and time as JSON."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -168,7 +186,11 @@ def child(method: str, video: Path) -> None:
             "gops": f"{result.gops_decoded}/{result.gops}",
         }
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "found": found, "peak_mb": peak_rss_mb(), **extra}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu": cpu, "found": found, "peak_mb": peak_rss_mb(), **extra}
+        )
+    )
 
 
 def peak_rss_mb() -> float:
@@ -219,18 +241,28 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=ROOT / ".bench")
     parser.add_argument("--encodings", nargs="+", default=list(ENCODINGS), choices=ENCODINGS)
     parser.add_argument(
-        "--methods", nargs="+", default=["ours", "pyscenedetect"],
+        "--methods",
+        nargs="+",
+        default=["ours", "pyscenedetect"],
         choices=["ours", "ours-full", "pyscenedetect"],
     )
     parser.add_argument("--generate", action="store_true", help="only make the videos")
+    parser.add_argument(
+        "--no-design-video",
+        dest="design_video",
+        action="store_false",
+        help="leave out DESIGN's earlier hard-cuts-only video",
+    )
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "VIDEO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
-    rows = []
-    for encoding in args.encodings:
-        video, truth = video_for(args.cache, encoding, 1 if args.quick else LOOPS)
+    rows: list[tuple[str, str, dict, float, float, float]] = []
+    videos = [video_for(args.cache, e, 1 if args.quick else LOOPS) for e in args.encodings]
+    if args.design_video:
+        videos.append(design_video(args.cache, 120 if args.quick else 600))
+    for video, truth in videos:
         if args.generate:
             continue
         kinds = {k: sum(1 for _, kk in truth if kk == k) for k in ("cut", "fade", "dissolve")}
@@ -241,19 +273,19 @@ def main() -> None:
             p, r, exact = score(best["found"], truth)
             rows.append((video.name, method, best, p, r, exact))
     print(
-        f"\n| video | method | seconds | CPU s | peak MB | P | R | exact cuts "
+        "\n| video | method | seconds | CPU s | peak MB | P | R | exact cuts "
         "| PySceneDetect/this (wall, CPU) | frames decoded, intervals decoded |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     base = {v: b for v, m, b, *_ in rows if m == "pyscenedetect"}
-    for video, method, best, p, r, exact in rows:
+    for name, method, best, p, r, exact in rows:
         ratio = "-"
-        if video in base:
-            ratio = f"{base[video]['seconds'] / best['seconds']:.1f}x, "
-            ratio += f"{base[video]['cpu'] / best['cpu']:.1f}x"
+        if name in base:
+            ratio = f"{base[name]['seconds'] / best['seconds']:.1f}x, "
+            ratio += f"{base[name]['cpu'] / best['cpu']:.1f}x"
         info = f"{best['decoded']}, {best['gops']}" if "decoded" in best else ""
         print(
-            f"| {video} | {method} | {best['seconds']:.2f} | {best['cpu']:.2f} "
+            f"| {name} | {method} | {best['seconds']:.2f} | {best['cpu']:.2f} "
             f"| {best['peak_mb']:.0f} | {p:.2f} | {r:.2f} | {exact:.2f} | {ratio} | {info} |"
         )
 

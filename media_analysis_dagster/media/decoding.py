@@ -71,11 +71,14 @@ def is_key(packet: Packet) -> bool:
     return bool(packet.is_keyframe) and packet.pts is not None
 
 
-def set_decoder(stream: VideoStream, *, skip: bool) -> None:
-    """Frame threads; with ``skip``, no deblocking (invisible at 64x36, about a third of
-    H.264's decoding time) and no frame that nothing refers to (most B-frames: a third to a
-    half of the frames). Must be called before the first packet is decoded."""
+def set_decoder(stream: VideoStream, *, skip: bool, keyframes_only: bool = False) -> None:
+    """Frame threads; with ``skip``, no frame that nothing refers to (most B-frames: a third
+    to a half of the frames). ``keyframes_only`` (the keyframe pass) also skips deblocking,
+    about a third of H.264's decoding time: that is safe only there, since later frames
+    predicted from undeblocked pictures drift (64x36 differences of 8-24 after seconds).
+    Must be called before the first packet is decoded."""
     stream.thread_type = "AUTO"
     if skip:
-        stream.codec_context.options = {"skip_loop_filter": "all"}
         stream.codec_context.skip_frame = "NONREF"
+    if keyframes_only:
+        stream.codec_context.options = {"skip_loop_filter": "all"}

@@ -8,13 +8,15 @@ holds, checked in this order:
 - a keyframe did not decode;
 - it is longer than ``LONG_GOP_SECONDS``: too little is seen of it (fixed long GOPs; the fine
   pass then decodes it as the full-decode fallback);
-- a keyframe at either end is dim (a fade may be in it);
+- a keyframe at either end is black, or dim (darker than the other end) and not brightening
+  away from the interval (a fade's dark stretch may be in it);
 - a packet in it is a size spike: a frame coded almost from scratch, i.e. a cut that the
   keyframes do not show (a cut away and back, or no keyframe at the cut);
 - it is clearly shorter than the stream's longest interval, so the encoder placed the next
   keyframe itself: x264's ``scenecut`` does so on the first frame of a new scene;
-- the colour histograms of its two keyframes differ (`motion.colour_change`), or, for an
-  interval of one or two frames, their pictures do (`motion.mad`).
+- the colour histograms of its two keyframes differ (`motion.colour_change`; a higher level
+  when the encoder places keyframes), or, for an interval of one or two frames, their
+  pictures do (`motion.mad`).
 
 Colour histograms rather than pixels, because keyframes are seconds apart and a camera pan or a
 zoom moves every pixel without changing the scene.
@@ -52,7 +54,11 @@ SPIKE_MEMORY = 15
 #: An interval with fewer packets than this share of the longest one ends at a placed keyframe.
 PLACED_SHARE = 0.9
 #: Keyframes whose colour histograms differ in more than this share of pixels: another scene.
+#: When the encoder places keyframes itself (some intervals are short), cuts end intervals or
+#: spike, and the colour test only has to catch gradual transitions: a higher level then
+#: spares intervals where the camera pans across a varied scene.
 COLOUR_CHANGE = 0.25
+COLOUR_CHANGE_PLACING = 0.5
 #: Neighbouring keyframes (all-intra streams) differing by this share of the cut threshold.
 NEIGHBOUR_SHARE = 0.5
 
@@ -69,11 +75,22 @@ class Gop:
     spike: bool = False
     key: np.ndarray | None = None
     luma: float = 0.0
+    sample_luma: float | None = None
     change: float | None = None
     diff: float = 0.0
-    dim: bool = False
     motion: float | None = None
     reason: str = ""
+
+    def fading(self) -> int:
+        """+1 if the picture brightens just after the keyframe, -1 if it darkens, else 0."""
+        if self.sample_luma is None:
+            return 0
+        delta = self.sample_luma - self.luma
+        return 0 if abs(delta) <= 0.02 * self.luma + 0.5 else (1 if delta > 0 else -1)
+
+
+def _dim(gop: Gop, other: Gop) -> bool:
+    return gop.luma < DIM_LEVEL and gop.luma < DIM_DROP * other.luma
 
 
 def _close(gop: Gop, nxt: Gop, state: PassState) -> None:
@@ -82,29 +99,37 @@ def _close(gop: Gop, nxt: Gop, state: PassState) -> None:
     if gop.key is not None and nxt.key is not None:
         gop.change = colour_change(gop.key, nxt.key)
         gop.diff = mad(gop.key, nxt.key)
-        dark, bright = sorted((gop.luma, nxt.luma))
-        gop.dim = dark < FADE_LEVEL or (dark < DIM_LEVEL and dark < DIM_DROP * bright)
         if gop.motion is None:  # no frame decoded between: the keyframes are the sample
             gop.motion = gop.diff / state.frames_between(gop.start, gop.end)
     gop.key = None
 
 
+def _fade_inside(gop: Gop, nxt: Gop) -> bool:
+    """Whether a dark stretch may lie between two keyframes: one is black, or one is dim and
+    fading towards the interval (a keyframe that brightens has its dark stretch before it)."""
+    if min(gop.luma, nxt.luma) < FADE_LEVEL:
+        return True
+    return (_dim(gop, nxt) and gop.fading() <= 0) or (_dim(nxt, gop) and nxt.fading() >= 0)
+
+
 def plan(gops: list[Gop], threshold: float) -> None:
     """Set each interval's ``reason`` (see the module docstring); the last is always decoded."""
     longest = max((g.packets for g in gops[:-1]), default=0)
-    for gop in gops[:-1]:
+    placing = any(g.packets < PLACED_SHARE * longest for g in gops[:-1])
+    colour_change_level = COLOUR_CHANGE_PLACING if placing else COLOUR_CHANGE
+    for gop, nxt in itertools.pairwise(gops):
         assert gop.end is not None
         if gop.change is None:
             gop.reason = "keyframe not decoded"
         elif gop.end - gop.start > LONG_GOP_SECONDS:
             gop.reason = "long"
-        elif gop.dim:
+        elif _fade_inside(gop, nxt):
             gop.reason = "dim"
         elif gop.spike:
             gop.reason = "spike"
         elif gop.packets < PLACED_SHARE * longest:
             gop.reason = "placed keyframe"
-        elif gop.change >= COLOUR_CHANGE:
+        elif gop.change >= colour_change_level:
             gop.reason = "colour change"
         elif gop.packets <= 2 and gop.diff >= NEIGHBOUR_SHARE * threshold:
             gop.reason = "change"
@@ -132,6 +157,7 @@ def coarse_pass(container: InputContainer, stream: VideoStream, state: PassState
                     _close(gops[i - 1], gop, state)
             elif gop.key is not None and t > gop.start:
                 gop.motion = mad(gop.key, thumb) / state.frames_between(gop.start, t)
+                gop.sample_luma = brightness(thumb)
 
     send_next = False
     for packet in packets(container, stream):

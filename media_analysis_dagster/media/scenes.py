@@ -137,7 +137,7 @@ def detect_scenes_and_motion(
     tested against; several times slower).
     """
     with open_video(path) as (container, stream):
-        set_decoder(stream, skip=not full_decode)
+        set_decoder(stream, skip=not full_decode, keyframes_only=not full_decode)
         rate = stream.guessed_rate or stream.average_rate
         time_base = float(stream.time_base) if stream.time_base else 1.0
         state = PassState(stream_start(stream), float(rate or 25), threshold, time_base)

@@ -5,7 +5,7 @@ coarse pass could not clear). `RunAnalyzer` is fed the run's thumbnails in order
 
 - a **cut** where consecutive thumbnails differ by at least the threshold and by at least
   ``CUT_OVER_MOTION`` times the median difference around it, so fast camera moves are not cuts,
-  and the darker picture is not the other dimmed (a step of a fast fade; a cut to black is);
+  and the darker picture is not the other dimmed (a step of a fast fade; a cut to black is).
   The median uses the 15 differences before the frame; in the first frames of a run, which has
   no past, the ones after it stand in (decided once they are known);
 - a **fade** at the middle of a stretch darker than ``FADE_LEVEL`` (as PySceneDetect's

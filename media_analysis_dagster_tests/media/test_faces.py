@@ -155,4 +155,3 @@ def test_unreadable_image_does_not_fail_others(tmp_path: Path) -> None:
     result = detect_faces([bad, good])
     assert result[0]["error"] and result[0]["faces"] == []
     assert "error" not in result[1]
-

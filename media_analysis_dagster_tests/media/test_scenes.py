@@ -60,7 +60,11 @@ def test_keyframe_pass_skips_quiet_intervals(tmp_path: Path) -> None:
     scenes, only the intervals that end at a cut and the last one are decoded."""
     segments = ["testsrc2", "smptebars", "testsrc"]
     video = sample.make_video(
-        tmp_path / "long.mp4", duration=60, size=(320, 180), fps=30, segments=segments,
+        tmp_path / "long.mp4",
+        duration=60,
+        size=(320, 180),
+        fps=30,
+        segments=segments,
         audio=False,
     )
     result = detect_scenes_and_motion(video)
@@ -160,10 +164,10 @@ def test_fade_between_keyframes_of_a_long_video(tmp_path: Path) -> None:
         size=(320, 180),
         segments=["testsrc2", "smptebars"],
         audio=False,
-        vf="fade=t=out:st=11.2:d=0.8,fade=t=in:st=12:d=0.8",
+        vf="fade=t=out:st=11.2:d=0.8:enable='lt(t,12)',fade=t=in:st=12:d=0.8:enable='gte(t,12)'",
     )
     result = detect_scenes_and_motion(video)
-    assert result.cut_kinds == ["fade"], list(zip(result.cut_times, result.cut_kinds))
+    assert result.cut_kinds == ["fade"], list(zip(result.cut_times, result.cut_kinds, strict=True))
     assert result.cut_times[0] == pytest.approx(12.0, abs=0.1)
 
 
@@ -179,7 +183,9 @@ def test_cross_dissolve(tmp_path: Path) -> None:
         ["-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast", path]
     )
     result = detect_scenes_and_motion(path)
-    assert result.cut_kinds == ["dissolve"], list(zip(result.cut_times, result.cut_kinds))
+    assert result.cut_kinds == ["dissolve"], list(
+        zip(result.cut_times, result.cut_kinds, strict=True)
+    )
     assert result.cut_times[0] == pytest.approx(3.5, abs=0.25)
 
 
