@@ -171,6 +171,9 @@ def stack(
             "MEDIA_ANALYSIS_SENSOR_INTERVAL_S": "2",
             "MEDIA_ANALYSIS_CANCELLATION_INTERVAL_S": "2",
             "MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS": "127.0.0.0/8",
+            # These tests are about launching and ending runs; speech-to-text (a model load in
+            # every run worker) is tested on its own and would only slow the drain down.
+            "MEDIA_ANALYSIS_WHISPER_MODEL": "off",
         },
     )
     with DagsterStack(settings) as running:
