@@ -14,6 +14,7 @@ from ..contracts import Branch, FetchedMedia, PlannedTask, RequestSpec, TaskOutc
 from ..errors import describe
 from ..providers.base import AnalysisTask
 from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
+from . import cache
 from .budget import StoreBudget
 from .common import STEP_OUTPUTS, materialize, readable_failures, resume_if_reexecution
 from .planning import plan_tasks
@@ -21,6 +22,7 @@ from .pools import pooled
 from .to_rows import file_row, result_row
 
 if TYPE_CHECKING:
+    from ..db.store import Store
     from ..providers.chain import Budget
 
 
@@ -69,31 +71,41 @@ def run_task(
     budget: "Budget | None",
     context: OpExecutionContext | None = None,
     local: Any = None,
+    store: "Store | None" = None,
 ) -> TaskOutcome:
     """Run one planned task: the internal provider, or the result type's fallback chain
-    (its paid calls reserve their most possible cost from ``budget`` before they are made)."""
+    (its paid calls reserve their most possible cost from ``budget`` before they are made).
+    With a ``store``, a chain task first looks in the analysis cache (``ops/cache.py``)."""
     from ..providers.chain import run_chain
 
     task = planned.resolved(local)
     if planned.kind == "internal":
         results, attempts = _internal(task, providers)
+        tried = [a.to_dict() for a in attempts]
     else:
         requested = list(planned.providers) if planned.providers else None
         chain = providers.chain(task.result_type, requested)
-        outcome = run_chain(
-            task,
-            pooled(chain, context) if context is not None else chain,
-            budget=budget,
-            retry_kwargs=providers.retry_kwargs(),
-        )
-        results = [outcome.result] if outcome.result else []
-        attempts = outcome.attempts
+        hit = None
+        if store is not None and planned.use_cache:
+            max_age = getattr(providers, "cache_max_age_s", None) or cache.DEFAULT_MAX_AGE_S
+            hit = cache.lookup(store, task, planned.cache_key, chain, max_age)
+        if hit is not None:
+            results, tried = hit
+        else:
+            outcome = run_chain(
+                task,
+                pooled(chain, context) if context is not None else chain,
+                budget=budget,
+                retry_kwargs=providers.retry_kwargs(),
+            )
+            results = cache.keyed([outcome.result] if outcome.result else [], planned.cache_key)
+            tried = [a.to_dict() for a in outcome.attempts]
     return TaskOutcome(
         planned.key,
         task.result_type,
         planned.kind,
         tuple(results),
-        tuple({**a.to_dict(), "task": planned.key} for a in attempts),
+        tuple({**a, "task": planned.key} for a in tried),
     )
 
 
@@ -135,6 +147,8 @@ def store_subtitles(
     out_dir = files.step_dir(request_id, STEP_OUTPUTS["analyze"][0])
     refs = []
     for result in outcome.results:
+        if not (result.content or "").strip():
+            continue  # nothing was said: no subtitles
         for ext, text in subtitle_files(result).items():
             path = out_dir / f"transcript.{ext}"
             path.write_text(text, encoding="utf-8")
@@ -157,13 +171,15 @@ def analyze(
     request_id = planned.task.request_id
     resume_if_reexecution(context, database.store, request_id)
     budget = StoreBudget(database.store, request_id, providers.budget_usd)
-    outcome = run_task(planned, providers, budget, context, files.local_copy)
+    outcome = run_task(planned, providers, budget, context, files.local_copy, database.store)
     rows = [result_row(r, outcome.key) for r in outcome.results]
     database.store.replace_rows(request_id, result_tasks=[outcome.key], results=rows)
     materialize(context, "media_analysis_results", request_id, task=outcome.key, rows=len(rows))
     if outcome.result_type == "transcription":
         store_subtitles(context, database, files, request_id, outcome)
     for a in outcome.attempts:
-        if a["status"] != "success":
+        if a.get("cache_hit"):
+            context.log.info(f"{a['provider']} {a['result_type']}: cache hit {a['cache_hit']}")
+        elif a["status"] != "success":
             context.log.warning(f"{a['provider']} {a['result_type']}: {a['status']}: {a['error']}")
     return Output(outcome, metadata=_metadata(outcome))
