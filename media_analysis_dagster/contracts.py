@@ -69,6 +69,7 @@ class RequestSpec:
     grid_rows: int = 3
     accurate_frames: bool = False
     callback_url: str | None = None
+    use_cache: bool = True  # reuse an earlier request's AI results (ops/cache.py)
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ class PlannedTask:
     task: AnalysisTask
     text: ArtifactRef | None = None
     providers: tuple[str, ...] | None = None  # the request's choice; None = every enabled one
+    cache_key: str | None = None  # what the analysis cache matches (ops/cache.py); None: never
+    use_cache: bool = True  # look the key up before paying (run config ``use_cache``)
 
     @property
     def result_type(self) -> str:

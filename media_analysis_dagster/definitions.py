@@ -30,6 +30,7 @@ def providers_resource() -> ProvidersResource:
     return ProvidersResource(
         **keys,  # type: ignore[arg-type]
         budget_usd=tuning.budget_usd,
+        cache_max_age_s=tuning.cache_max_age_s,
         max_retries=tuning.max_retries,
         retry_base_delay_s=tuning.retry_base_delay_s,
         timeout_s=tuning.timeout_s,

@@ -307,6 +307,10 @@ class ProvidersResource(ConfigurableResource):
         "cost still fits; reserved on the request row before the call.",
     )
     timeout_s: float = Field(default=120.0, description="Timeout of one provider call.")
+    cache_max_age_s: int = Field(
+        default=7 * 24 * 3600,
+        description="Reuse an identical earlier AI result this young (seconds); 0 = never.",
+    )
     max_retries: int = Field(
         default=3, description="Retries of a transient error (timeout, 429, 5xx) per provider."
     )

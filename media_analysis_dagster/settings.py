@@ -192,6 +192,7 @@ class ProviderTuning:
     """Budget, retries and timeout of provider calls (``MEDIA_ANALYSIS_BUDGET_USD`` …)."""
 
     budget_usd: float | None = None
+    cache_max_age_s: int = 7 * 24 * 3600
     max_retries: int = 3
     retry_base_delay_s: float = 0.5
     timeout_s: float = 120.0
@@ -200,6 +201,9 @@ class ProviderTuning:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderTuning:
         return cls(
             budget_usd=env_float("MEDIA_ANALYSIS_BUDGET_USD", None, env),
+            cache_max_age_s=env_int(
+                "MEDIA_ANALYSIS_CACHE_MAX_AGE_S", 7 * 24 * 3600, minimum=0, env=env
+            ),
             max_retries=env_int("MEDIA_ANALYSIS_PROVIDER_RETRIES", 3, minimum=0, env=env),
             retry_base_delay_s=env_float("MEDIA_ANALYSIS_PROVIDER_RETRY_DELAY_S", 0.5, env) or 0.0,
             timeout_s=env_float("MEDIA_ANALYSIS_PROVIDER_TIMEOUT_S", 120.0, env) or 120.0,

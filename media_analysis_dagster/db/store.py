@@ -381,6 +381,54 @@ class Store:
             ).all()
             return [row_dict(r) for r in rows]
 
+    def cached_results(
+        self,
+        *,
+        checksum: str,
+        result_type: str,
+        cache_key: str,
+        providers: Sequence[str],
+        max_age_s: float,
+        exclude_request_id: str | uuid.UUID | None = None,
+    ) -> list[dict[str, Any]]:
+        """The result rows an earlier *completed* request stored under ``cache_key`` (``metadata``
+        of the row), newest request first, for the analysis cache (``ops/cache.py``).
+
+        Only rows younger than ``max_age_s``, from one of ``providers``, of a request whose
+        original has ``checksum``, and not themselves cache copies (so age counts from the call
+        that was paid for). The key is matched here rather than in SQL so the query is the same
+        on PostgreSQL and SQLite. All rows of the newest matching request are returned.
+        """
+        since = _now() - timedelta(seconds=max_age_s)
+        originals = select(MediaFile.request_id).where(
+            MediaFile.file_type == "original", MediaFile.checksum == checksum
+        )
+        query = (
+            select(MediaAnalysisResult)
+            .join(Request, Request.request_id == MediaAnalysisResult.request_id)
+            .where(
+                Request.status == "completed",
+                MediaAnalysisResult.request_id.in_(originals),
+                MediaAnalysisResult.result_type == result_type,
+                MediaAnalysisResult.provider.in_(list(providers)),
+                MediaAnalysisResult.created_at >= since,
+            )
+            .order_by(MediaAnalysisResult.created_at.desc())
+        )
+        if exclude_request_id is not None:
+            query = query.where(MediaAnalysisResult.request_id != _uuid(exclude_request_id))
+        with self.session() as s:
+            rows = [
+                r
+                for r in s.scalars(query).all()
+                if (r.metadata_ or {}).get("cache_key") == cache_key
+                and not (r.metadata_ or {}).get("cache_hit")
+            ]
+        if not rows:
+            return []
+        newest = rows[0].request_id
+        return [row_dict(r) for r in reversed(rows) if r.request_id == newest]
+
     def spent_usd(self, request_id: str | uuid.UUID) -> float:
         """What the request's stored results cost so far (the budget cap counts from this)."""
         with self.session() as s:

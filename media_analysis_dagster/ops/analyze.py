@@ -87,7 +87,7 @@ def run_task(
         chain = providers.chain(task.result_type, requested)
         hit = None
         if store is not None and planned.use_cache:
-            max_age = getattr(providers, "cache_max_age_s", None) or cache.DEFAULT_MAX_AGE_S
+            max_age = providers.cache_max_age_s
             hit = cache.lookup(store, task, planned.cache_key, chain, max_age)
         if hit is not None:
             results, tried = hit

@@ -55,6 +55,12 @@ class RequestConfig(Config):
         description="http(s) URL that receives one signed JSON POST when the request ends "
         "(completed, failed or cancelled); e.g. n8n's $execution.resumeUrl.",
     )
+    use_cache: bool = Field(
+        default=True,
+        description="Reuse the AI results of an earlier completed request for the same file, "
+        "task, prompt, options and provider/model (cost 0, a cache hit in provider_chain) "
+        "instead of paying again. False: always call the providers.",
+    )
 
 
 # Options a pending row may carry in user_metadata, validated exactly like run config.
@@ -66,4 +72,5 @@ ROW_OPTION_KEYS = (
     "grid_rows",
     "accurate_frames",
     "callback_url",
+    "use_cache",
 )

@@ -24,6 +24,7 @@ from ..contracts import (
     RequestSpec,
 )
 from ..providers.base import AnalysisTask
+from .cache import cache_key
 
 INTERNAL_TASKS = {
     "video": ["metadata_extraction", "scene_detection", "face_detection", "audio_analysis"],
@@ -105,6 +106,25 @@ def _applies(result_type: str, task: AnalysisTask, has_text: bool) -> bool:
     return True
 
 
+def _chain_task(
+    request: RequestSpec,
+    media: FetchedMedia,
+    key: str,
+    task: AnalysisTask,
+    text: ArtifactRef | None,
+) -> PlannedTask:
+    """A provider chain's task, keyed for the analysis cache (``ops/cache.py``)."""
+    return PlannedTask(
+        key,
+        "chain",
+        task,
+        text,
+        request.providers,
+        cache_key=cache_key(request, media, key, task),
+        use_cache=request.use_cache,
+    )
+
+
 def plan_tasks(
     request: RequestSpec,
     media: FetchedMedia,
@@ -125,11 +145,11 @@ def plan_tasks(
     ]
     if has_chain("transcription") and _applies("transcription", base, has_text):
         task = replace(base, result_type="transcription")
-        planned.append(PlannedTask("transcription", "chain", task, None, request.providers))
+        planned.append(_chain_task(request, media, "transcription", task, None))
     if has_chain("vision_analysis"):
         parts = _vision_parts(base)
         for i, part in enumerate(parts, 1):
             key = "vision_analysis" if len(parts) == 1 else f"vision_analysis_{i}"
             task = replace(base, result_type="vision_analysis", **part)
-            planned.append(PlannedTask(key, "chain", task, text, request.providers))
+            planned.append(_chain_task(request, media, key, task, text))
     return planned

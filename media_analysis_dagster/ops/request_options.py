@@ -62,4 +62,5 @@ def request_spec(config: RequestConfig, row: dict[str, Any]) -> RequestSpec:
         grid_rows=pick("grid_rows"),
         accurate_frames=bool(pick("accurate_frames")),
         callback_url=pick("callback_url"),
+        use_cache=bool(pick("use_cache")),
     )
