@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import uuid
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .db.constants import FILE_TYPES, MEDIA_TYPES, STATUSES
+from .sheets import MAX_FRAMES, MAX_GRID
 
 
 class CliError(Exception):
@@ -28,19 +30,115 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+_ENGINES: list[Any] = []  # engines this invocation opened; ``main`` disposes of them
+
+
 def _store() -> Any:
+    """The tables' store, its engine checked; one readable line when the database is not there."""
     from . import settings
     from .db.engine import connect_engine
     from .db.store import Store
 
-    url = settings.database_url()
     try:
-        return Store(
-            connect_engine(url, **vars(settings.PoolSettings.from_env()), connect_attempts=3)
-        )
+        url = settings.database_url()
+    except Exception as exc:  # a URL SQLAlchemy cannot parse
+        raise CliError(f"the configured database URL is not valid: {_reason(exc)}") from exc
+    try:
+        engine = connect_engine(url, **vars(settings.PoolSettings.from_env()), connect_attempts=3)
     except Exception as exc:  # connection errors come in many driver-specific types
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CliError(f"cannot connect to {settings.redact_url(url)}: {first}") from exc
+        raise CliError(_database_message(exc, _redact(url), connecting=True)) from exc
+    _ENGINES.append(engine)
+    return Store(engine)
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password; a URL too broken to parse is not echoed at all."""
+    from . import settings
+
+    try:
+        return settings.redact_url(url)
+    except Exception:  # an unparsable URL may hold a password anywhere
+        return "the configured database URL"
+
+
+def _where() -> str:
+    """The configured database, redacted, for errors raised deeper down (a query, the demo)."""
+    from . import settings
+
+    try:
+        return _redact(settings.database_url())
+    except Exception:  # describing an error must not fail in its turn
+        return "the configured database URL"
+
+
+# SQLAlchemy's decorations of a driver message; never shown to an operator.
+_DECORATIONS = re.compile(r"\s*(\[SQL: .*|\[parameters: .*|\(Background on this error at: [^)]*\))")
+# psycopg2 repeats the host and port the redacted URL already names.
+_PG_PREFIX = re.compile(r'^connection to server (at|on) "[^"]*"(, port \d+)? failed: (FATAL: )?')
+
+
+def _first_line(text: str) -> str:
+    """The first line of a driver message, without SQL text or SQLAlchemy's links."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    line = _DECORATIONS.split(line, maxsplit=1)[0]
+    line = re.sub(r"^\([\w.]+\)\s*", "", line)  # "(psycopg2.errors.UndefinedTable) ..."
+    return " ".join(line.split()).rstrip(".")
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """SQLAlchemy's errors and the raw driver errors ``init_database`` lets through."""
+    module = type(exc).__module__
+    return module.startswith(("sqlalchemy", "psycopg", "sqlite3")) or module == "_sqlite3"
+
+
+def _database_message(exc: BaseException, where: str, *, connecting: bool = False) -> str:
+    """One sentence about a failed database call: what is wrong with ``where`` and what to do."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, OSError) and orig.strerror:  # SQLite's directory could not be made
+        return f"cannot open {where}: {_os_reason(orig)}"
+    code = getattr(orig, "pgcode", None)
+    reason = _reason(orig)
+    low = reason.lower()
+    if type(orig).__name__ == "NoSuchModuleError":  # "Can't load plugin: sqlalchemy.dialects:x"
+        return f"the database URL {where} names a database this program has no driver for"
+    if type(orig).__name__ == "ArgumentError":
+        return f"the database URL {where} is not usable: {reason}"
+    if code == "42P01" or low.startswith("no such table"):
+        return f"the tables do not exist in {where}; run `media-analysis db init`"
+    if code == "42703" or low.startswith("no such column") or "has no column named" in low:
+        return f"the tables in {where} do not match this version ({reason})"
+    if code == "25006" or "readonly database" in low or "read-only" in low:
+        return f"cannot write to {where}: the database (or its directory) is read-only"
+    if low == "unable to open database file":
+        return f"cannot open {where}: the file or its directory is missing or not writable"
+    if "file is not a database" in low:
+        return f"{where} is not a SQLite database file"
+    if connecting:
+        return f"cannot connect to {where}: {reason or 'no reason given'}"
+    return f"the database {where} refused the command: {reason or 'no reason given'}"
+
+
+def _reason(exc: BaseException) -> str:
+    """A driver's own words, first line only, without the host and port the URL names."""
+    return _PG_PREFIX.sub("", _first_line(str(exc)))
+
+
+def _os_reason(exc: OSError) -> str:
+    text = f"{exc.strerror[0].lower()}{exc.strerror[1:]}" if exc.strerror else "failed"
+    return f"{text} ({exc.filename})" if exc.filename else text
+
+
+def _one_line(exc: BaseException) -> str:
+    """The last line of defence: one sentence with no SQL, traceback or exception class."""
+    from .errors import describe
+
+    if _is_database_error(exc):
+        return _database_message(exc, _where())
+    if isinstance(exc, OSError) and exc.strerror:
+        return _os_reason(exc)
+    if type(exc).__module__.startswith("media_analysis_dagster."):
+        return describe(exc).rstrip(".")  # our messages are written for operators
+    return _first_line(str(exc)) or "an unexpected internal error, with no message"
 
 
 def _request_id(value: str) -> str:
@@ -60,11 +158,52 @@ def _positive(value: str) -> int:
     return number
 
 
+def _frames(value: str) -> int:
+    """``--frames``: the bounds of the run config's ``frame_count``."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= number <= MAX_FRAMES:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_FRAMES}, got {number}")
+    return number
+
+
 def _grid(value: str) -> tuple[int, int]:
-    cols, sep, rows = value.lower().partition("x")
-    if not sep or not cols.isdigit() or not rows.isdigit() or int(cols) < 1 or int(rows) < 1:
+    """``--grid COLSxROWS``: the bounds of the run config's ``grid_cols``/``grid_rows``."""
+    cols, sep, rows = value.strip().lower().partition("x")
+    if not sep or not cols.isdigit() or not rows.isdigit():
         raise argparse.ArgumentTypeError(f"grid must look like 2x3, got {value!r}")
+    if not (1 <= int(cols) <= MAX_GRID and 1 <= int(rows) <= MAX_GRID):
+        raise argparse.ArgumentTypeError(
+            f"columns and rows must each be between 1 and {MAX_GRID}, got {value!r}"
+        )
     return int(cols), int(rows)
+
+
+def _media_path(value: str) -> str:
+    """``--media-path``: a non-blank path (an empty one would resolve to the current folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
+
+
+def _media_url(value: str) -> str:
+    """``--media-url``: an absolute http(s) URL, surrounding blanks removed."""
+    from urllib.parse import urlsplit
+
+    url = value.strip()
+    if not url:
+        raise argparse.ArgumentTypeError("must not be empty")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unbalanced "[" in the host or a bad port
+        host = None
+        parts = urlsplit("")
+    if parts.scheme.lower() not in {"http", "https"} or not host:
+        raise argparse.ArgumentTypeError(f"must be an http(s) URL with a host, got {value!r}")
+    return url
 
 
 def _print(data: Any) -> None:
@@ -201,8 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     submit = sub.add_parser("submit", help="insert a pending request; prints its id")
     source = submit.add_mutually_exclusive_group(required=True)
-    source.add_argument("--media-path", help="local file (must lie in MEDIA_ANALYSIS_MEDIA_ROOTS)")
-    source.add_argument("--media-url", help="http(s) URL")
+    source.add_argument(
+        "--media-path",
+        type=_media_path,
+        help="local file (must lie in MEDIA_ANALYSIS_MEDIA_ROOTS)",
+    )
+    source.add_argument("--media-url", type=_media_url, help="http(s) URL")
     submit.add_argument("--type", choices=MEDIA_TYPES, default="auto")
     submit.add_argument("--prompt")
     submit.add_argument("--metadata", help="user_metadata as a JSON object")
@@ -233,8 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
     sheets = sub.add_parser("sheets", help="contact sheets of a video, no database or run")
     sheets.add_argument("video")
     sheets.add_argument("--out", required=True, help="output directory")
-    sheets.add_argument("--frames", type=_positive, help="number of frames (default: by length)")
-    sheets.add_argument("--grid", type=_grid, default=(2, 3), help="COLSxROWS, default 2x3")
+    sheets.add_argument(
+        "--frames", type=_frames, help=f"number of frames, 1..{MAX_FRAMES} (default: by length)"
+    )
+    sheets.add_argument(
+        "--grid", type=_grid, default=(2, 3), help=f"COLSxROWS, each 1..{MAX_GRID}, default 2x3"
+    )
     sheets.add_argument("--accurate", action="store_true", help="exact frame at every target")
     sheets.set_defaults(func=cmd_sheets)
 
@@ -246,23 +393,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (2 for bad arguments, 1 for a failure)."""
     # Retry warnings would break the one-line error contract; the final error says it all.
     logging.getLogger("media_analysis_dagster").addHandler(logging.NullHandler())
     logging.getLogger("media_analysis_dagster").propagate = False
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "requests" and args.limit > 1000:
-        parser.error("--limit must be at most 1000")
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "requests" and args.limit > 1000:
+            parser.error("--limit must be at most 1000")
+    except SystemExit as exc:  # argparse's usage errors (2) and --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         args.func(args)
     except CliError as exc:
         print(f"media-analysis: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        from .errors import describe
-
-        print(f"media-analysis: error: {describe(exc)}", file=sys.stderr)
+        print(f"media-analysis: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    finally:
+        while _ENGINES:
+            _ENGINES.pop().dispose()
     return 0
 
 

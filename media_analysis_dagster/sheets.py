@@ -9,6 +9,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+# The bounds of the run config's frame_count and grid_cols/grid_rows (ops/config.py
+# RequestConfig), so the shell cannot ask for what a run would refuse.
+MAX_FRAMES = 200
+MAX_GRID = 10
+
 
 def make_sheets(
     video: Path,
@@ -18,12 +23,24 @@ def make_sheets(
     grid: tuple[int, int] = (2, 3),
     accurate: bool = False,
 ) -> list[Path]:
-    """Write contact sheets of ``video`` into ``out_dir``; returns their paths."""
+    """Write contact sheets of ``video`` into ``out_dir``; returns their paths.
+
+    Bounds are checked before the video is probed: 10,000 frames would fill the disk first.
+    """
     from .media.contact_sheets import SheetHeader, build_contact_sheets
-    from .media.errors import SourceError
+    from .media.errors import MediaLimitError, SourceError
     from .media.frames import extract_frames
     from .media.probe import probe_video
 
+    if frames is not None and not 1 <= frames <= MAX_FRAMES:
+        raise MediaLimitError(
+            f"The number of frames must be between 1 and {MAX_FRAMES}, not {frames}."
+        )
+    if not all(1 <= n <= MAX_GRID for n in grid):
+        cols, rows = grid
+        raise MediaLimitError(
+            f"The grid must have 1 to {MAX_GRID} columns and rows, not {cols}x{rows}."
+        )
     if not video.is_file():
         raise SourceError(f"The video {video} does not exist.")
     info = probe_video(video)

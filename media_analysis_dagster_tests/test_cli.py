@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from media_analysis_fixtures import pg
 
@@ -123,3 +128,258 @@ def test_sheets_writes_contact_sheets_without_a_database(tmp_path: Path) -> None
     assert not list((tmp_path / "out").glob("frame_*"))
     missing = cli("sheets", str(tmp_path / "nope.mp4"), "--out", str(tmp_path), env=env)
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+# --- In-process: ``cli.main`` with capsys, the exit status and the one line on stderr. ---
+
+CLASS_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception|Warning)\b|\b(psycopg2|sqlalchemy|sqlite3)\.")
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from media_analysis_dagster import cli as cli_module
+
+    code = cli_module.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_readable_line(err: str) -> str:
+    """The error contract: one line, no SQL, no SQLAlchemy link, no exception class."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("media-analysis"), err
+    line = lines[0]
+    for banned in ("[SQL", "Background on this error", "sqlalche.me", "SELECT", "INSERT", "LINE "):
+        assert banned not in line, line
+    assert not CLASS_NAME.search(line), line
+    assert "Traceback" not in err
+    return line
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("--media-path", ""), "--media-path"),
+        (("--media-path", "   "), "--media-path"),
+        (("--media-path=",), "--media-path"),
+        (("--media-url", ""), "--media-url"),
+        (("--media-url", " \t "), "--media-url"),
+        (("--media-url", "ftp://example.com/v.mp4"), "--media-url"),
+        (("--media-url", "file:///etc/passwd"), "--media-url"),
+        (("--media-url", "example.com/v.mp4"), "--media-url"),
+        (("--media-url", "http://"), "--media-url"),
+        (("--media-url", "http://[::1/v.mp4"), "--media-url"),
+    ],
+)
+def test_submit_refuses_blank_or_non_http_media(
+    args: tuple[str, ...], option: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run_main(capsys, "submit", *args, "--type", "video")
+    assert code == 2 and out == ""
+    line = one_readable_line(err)
+    assert f"argument {option}:" in line
+    assert not (tmp_path / "data").exists()  # refused before any database was opened
+
+
+def test_submit_accepts_an_http_url_with_blanks_around_it(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", sqlite_url)
+    code, out, err = run_main(capsys, "submit", "--media-url", " https://example.com/v.mp4 ")
+    assert code == 0, err
+    code, out, err = run_main(capsys, "status", out.strip())
+    assert code == 0 and json.loads(out)["media_url"] == "https://example.com/v.mp4"
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("--frames", "0"), "--frames"),
+        (("--frames", "-3"), "--frames"),
+        (("--frames", "201"), "--frames"),
+        (("--frames", "100000"), "--frames"),
+        (("--frames", "ten"), "--frames"),
+        (("--grid", "11x2"), "--grid"),
+        (("--grid", "2x11"), "--grid"),
+        (("--grid", "0x3"), "--grid"),
+        (("--grid", "100x100"), "--grid"),
+    ],
+)
+def test_sheets_bounds_match_run_config(
+    args: tuple[str, ...], option: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    code, out, err = run_main(capsys, "sheets", str(video), "--out", str(tmp_path / "o"), *args)
+    assert code == 2 and out == ""
+    assert f"argument {option}:" in one_readable_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_sheets_bounds_are_the_run_config_bounds(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from media_analysis_dagster import cli as cli_module
+    from media_analysis_dagster.media.errors import MediaLimitError
+    from media_analysis_dagster.ops.config import RequestConfig
+    from media_analysis_dagster.sheets import MAX_FRAMES, MAX_GRID, make_sheets
+
+    RequestConfig(frame_count=MAX_FRAMES, grid_cols=MAX_GRID, grid_rows=MAX_GRID)
+    for bad in ({"frame_count": MAX_FRAMES + 1}, {"grid_cols": MAX_GRID + 1}, {"grid_rows": 0}):
+        with pytest.raises(ValidationError):
+            RequestConfig(**bad)
+    args = cli_module.build_parser().parse_args(
+        ["sheets", "v.mp4", "--out", "o", "--frames", "200", "--grid", "10X1"]
+    )
+    assert args.frames == 200 and args.grid == (10, 1)
+    with pytest.raises(MediaLimitError, match="between 1 and 200"):
+        make_sheets(tmp_path / "v.mp4", tmp_path, frames=0)
+    with pytest.raises(MediaLimitError, match="11x2"):
+        make_sheets(tmp_path / "v.mp4", tmp_path, grid=(11, 2))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("requests",),
+        ("status", "00000000-0000-0000-0000-000000000000"),
+        ("submit", "--media-path", "/srv/clip.mp4"),
+        ("fetch", "00000000-0000-0000-0000-000000000000", "--out", "o"),
+    ],
+)
+def test_a_postgresql_database_without_tables(
+    args: tuple[str, ...],
+    capsys: pytest.CaptureFixture[str],
+    pg_admin_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = pg.create_database(pg_admin_url)
+    try:
+        url = make_url(pg.with_database(pg_admin_url, name)).set(password="s3cret-pw")
+        monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", url.render_as_string(False))
+        code, out, err = run_main(capsys, *args)
+        assert code == 1 and out == ""
+        line = one_readable_line(err)
+        assert line == (
+            f"media-analysis: error: the tables do not exist in "
+            f"{url.render_as_string(True)}; run `media-analysis db init`"
+        )
+        assert "s3cret-pw" not in line and "***" in line
+    finally:
+        pg.drop_database(pg_admin_url, name)
+
+
+def test_a_sqlite_database_without_tables(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    code, _, err = run_main(capsys, "requests")
+    assert code == 1
+    assert one_readable_line(err) == (
+        f"media-analysis: error: the tables do not exist in sqlite:///{tmp_path / 'empty.db'}; "
+        "run `media-analysis db init`"
+    )
+    assert run_main(capsys, "db", "init")[0] == 0
+    code, out, err = run_main(capsys, "requests")
+    assert code == 0 and json.loads(out)["count"] == 0, err
+
+
+def test_an_unreachable_port_is_one_sentence(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        url = f"postgresql://ma:pw-123@127.0.0.1:{port}/none"
+        monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", url)
+        code, _, err = run_main(capsys, "db", "init")
+    assert code == 1
+    line = one_readable_line(err)
+    assert line.startswith(
+        f"media-analysis: error: cannot connect to postgresql://ma:***@127.0.0.1:{port}/none: "
+    )
+    assert "refused" in line.lower() and "pw-123" not in line and '127.0.0.1"' not in line
+
+
+def test_a_file_that_is_not_a_sqlite_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database, just text " * 200)
+    monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", f"sqlite:///{junk}")
+    code, _, err = run_main(capsys, "requests")
+    assert code == 1
+    assert one_readable_line(err).endswith(f"sqlite:///{junk} is not a SQLite database file")
+
+
+def test_a_sqlite_path_below_a_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "plain").write_text("x")
+    monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", f"sqlite:///{tmp_path}/plain/t.db")
+    code, _, err = run_main(capsys, "db", "init")
+    assert code == 1
+    assert f"cannot open sqlite:///{tmp_path}/plain/t.db: " in one_readable_line(err)
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """Read-only even for root (tests run as root here, so chmod would not stop a write)."""
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("cannot make a read-only path here (no chattr, or no CAP_LINUX_IMMUTABLE)")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize("command", [("db", "init"), ("requests",)])
+def test_sqlite_in_a_read_only_directory(
+    command: tuple[str, ...],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", f"sqlite:///{folder}/new.db")
+    with immutable(folder):
+        code, _, err = run_main(capsys, *command)
+    assert code == 1
+    assert one_readable_line(err) == (
+        f"media-analysis: error: cannot open sqlite:///{folder}/new.db: "
+        "the file or its directory is missing or not writable"
+    )
+
+
+def test_sqlite_file_that_is_read_only(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", sqlite_url)
+    db_file = Path(make_url(sqlite_url).database or "")
+    with immutable(db_file):
+        code, _, err = run_main(capsys, "submit", "--media-path", "/srv/clip.mp4")
+    assert code == 1
+    assert one_readable_line(err) == (
+        f"media-analysis: error: cannot write to {sqlite_url}: "
+        "the database (or its directory) is read-only"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("notaurl", "the configured database URL is not valid: "),
+        ("foo://x/y", "the database URL foo://x/y names a database this program has no driver"),
+    ],
+)
+def test_an_unusable_database_url(
+    url: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", url)
+    code, _, err = run_main(capsys, "requests")
+    assert code == 1
+    assert one_readable_line(err).startswith(f"media-analysis: error: {expected}")
