@@ -167,6 +167,40 @@ class FileStorageResource(ConfigurableResource):
             self.artifacts().get_file(ref.key, dest)
         return dest
 
+    def fetch_object(self, url: str, dest: Path, max_bytes: int) -> Any:
+        """An original handed over as ``s3://bucket/<prefix>key`` (``gs://`` for gcs): an object
+        in the configured bucket under its prefix (n8n uploads with its own S3/GCS node), read
+        with the pipeline's own credentials so the bucket stays private."""
+        from urllib.parse import urlsplit
+
+        from .errors import InvalidRequestError
+        from .media.errors import MediaLimitError
+        from .media.fetch import Fetched
+        from .storage.base import file_sha256
+
+        config, parts = self.config(), urlsplit(url)
+        scheme = "gs" if config.kind == "gcs" else "s3"
+        name = parts.path.lstrip("/")
+        if not self.remote or parts.scheme != scheme or parts.netloc != config.bucket:
+            where = f"{scheme}://{config.bucket}/" if self.remote else "no bucket (local storage)"
+            raise InvalidRequestError(
+                f"media_url {url} is not in the configured bucket: this deployment reads {where}."
+            )
+        if not name.startswith(config.prefix):
+            raise InvalidRequestError(
+                f"media_url {url} is outside the storage prefix {config.prefix!r} of bucket "
+                f"'{config.bucket}'."
+            )
+        key = name[len(config.prefix) :]
+        size = self.artifacts().stat(key).size_bytes
+        if size > max_bytes:
+            raise MediaLimitError(
+                f"The object {url} is {size} bytes, over the {max_bytes}-byte limit."
+            )
+        self.artifacts().get_file(key, dest)
+        sha256, size = file_sha256(dest)
+        return Fetched(dest, size, sha256, "url", url, None)
+
     def discard_step(self, request_id: str, step: str) -> None:
         """Remove a step's files (and objects): a re-execution, or a step that failed."""
         from .storage import step_prefix

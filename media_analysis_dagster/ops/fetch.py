@@ -76,10 +76,14 @@ def inspect_media(path: Path, requested: str) -> tuple[str, str, dict[str, Any]]
     return media_type, mime, probe
 
 
-def fetch_original(request: RequestSpec, dest: Path, fetcher: FetcherResource) -> Any:
+def fetch_original(
+    request: RequestSpec, dest: Path, fetcher: FetcherResource, files: FileStorageResource
+) -> Any:
     from ..media.fetch import copy_local, download, resolve_local_path
 
     limits = fetcher.limits()
+    if request.media_url and request.media_url.startswith(("s3://", "gs://")):
+        return files.fetch_object(request.media_url, dest, limits.max_bytes)
     if request.media_path:
         source = resolve_local_path(request.media_path, fetcher.roots())
         return copy_local(source, dest, max_bytes=limits.max_bytes)
@@ -118,7 +122,7 @@ def fetch_media(
 ):
     started, rid = time.monotonic(), request.request_id
     out_dir = begin_file_step(context, database.store, files, rid)
-    fetched = fetch_original(request, out_dir / _file_name(request), fetcher)
+    fetched = fetch_original(request, out_dir / _file_name(request), fetcher, files)
     media_type, mime, probe = inspect_media(fetched.path, request.media_type)
     ref = files.stored(fetched.path, mime_type=mime, sha256=fetched.sha256)
     video, audio = probe.get("video"), probe.get("audio")

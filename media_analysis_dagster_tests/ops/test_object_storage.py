@@ -163,3 +163,23 @@ def test_a_missing_bucket_fails_the_row_naming_it(
     assert "no-such-bucket" in message and "\n" not in message and "Error" not in message
     assert req["error_details"]["step"] == "fetch_media"
     assert req["files"] == [] and _scratch_files(sqlite_pipeline) == []
+
+
+def test_an_object_in_the_bucket_is_a_media_url(sqlite_pipeline: Pipeline, backend: str) -> None:
+    """n8n uploads a file it holds with its own S3/GCS node and sends ``s3://``/``gs://``."""
+    config = settings.storage_config()
+    clip = make_video(sqlite_pipeline.inbox / "from_n8n.mp4", duration=2.0)
+    with open_store(config) as store:
+        store.put_file("inbox/from_n8n.mp4", clip)
+    scheme = "gs" if backend == "gcs" else "s3"
+    url = f"{scheme}://{config.bucket}/{config.prefix}inbox/from_n8n.mp4"
+    result = sqlite_pipeline.run(media_url=url, frame_count=2)
+    req = sqlite_pipeline.request_of(result)
+    assert result.success and req is not None and req["status"] == "completed"
+    [original] = [f for f in req["files"] if f["file_type"] == "original"]
+    assert original["checksum"] == hashlib.sha256(clip.read_bytes()).hexdigest()
+
+    other = sqlite_pipeline.run(media_url=f"{scheme}://someone-elses-bucket/x.mp4")
+    refused = sqlite_pipeline.request_of(other)
+    assert refused is not None and refused["status"] == "failed"
+    assert "not in the configured bucket" in refused["error_message"]
