@@ -63,7 +63,7 @@ COLOUR_CHANGE_PLACING = 0.5
 NEIGHBOUR_SHARE = 0.5
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Gop:
     """One keyframe interval as the coarse pass saw it; ``reason`` says why the fine pass must
     decode it ("" = cleared)."""

