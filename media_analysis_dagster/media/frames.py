@@ -170,7 +170,7 @@ def _plan(duration: float, count: int, scenes: Sequence[float] | None) -> list[t
 
 def scene_targets(scenes: Sequence[float], duration: float, count: int) -> list[float]:
     """Target times that put one frame in the middle of every scene (scene start times, from
-    `video_analysis` or elsewhere; 0 is implied) when there are no more scenes than frames,
+    `scenes` or elsewhere; 0 is implied) when there are no more scenes than frames,
     spare frames spread over the longest scenes; evenly spaced targets otherwise."""
     return [t for t, _ in _plan(duration, count, scenes)]
 
