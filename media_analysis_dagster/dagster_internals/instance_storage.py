@@ -66,10 +66,8 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
                         pool_recycle=3600,
                         max_overflow=config_value["pool_max_overflow"],
                     )
-                    # A pooled connection may outlive a PostgreSQL restart: check it on checkout
-                    # (what create_engine(pool_pre_ping=True) sets), or the first query after a
-                    # restart fails (a GraphQL launchRun answered HTTP 500).
-                    part._engine.pool._pre_ping = True  # type: ignore[union-attr]
+                    _pre_ping(part)
+                    _keep_pre_ping(part)
             return storage
         if chosen.require_postgres:
             raise RuntimeError(
@@ -84,3 +82,22 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
             base,
         )
         return DagsterSqliteStorage.from_local(str(base / "storage"), inst_data=inst_data)
+
+
+def _pre_ping(part: Any) -> None:
+    """A pooled connection may outlive a PostgreSQL restart: check it on checkout (what
+    ``create_engine(pool_pre_ping=True)`` sets), or the first query after a restart fails (a
+    GraphQL ``launchRun`` answered HTTP 500)."""
+    part._engine.pool._pre_ping = True
+
+
+def _keep_pre_ping(part: Any) -> None:
+    """``dagster-webserver`` calls ``optimize_for_webserver`` again at start-up, and that makes a
+    new engine without the check: wrap this object's method so every engine it makes has it."""
+    original = part.optimize_for_webserver
+
+    def optimize_for_webserver(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        _pre_ping(part)
+
+    part.optimize_for_webserver = optimize_for_webserver
