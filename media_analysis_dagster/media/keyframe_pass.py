@@ -25,14 +25,21 @@ zoom moves every pixel without changing the scene.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from media_analysis_dagster.media.decoding import PassState, decode, is_key, packets
-from media_analysis_dagster.media.motion import brightness, colour_change, mad, thumbnail
+from media_analysis_dagster.media.motion import (
+    brightness,
+    colour_change,
+    colour_histogram,
+    mad,
+    thumbnail,
+)
 from media_analysis_dagster.media.transitions import FADE_LEVEL
 
 if TYPE_CHECKING:
@@ -66,20 +73,26 @@ NEIGHBOUR_SHARE = 0.5
 @dataclass(eq=False, slots=True)
 class Gop:
     """One keyframe interval as the coarse pass saw it; ``reason`` says why the fine pass must
-    decode it ("" = cleared)."""
+    decode it ("" = cleared). The keyframe's thumbnail is dropped once compared, but its colour
+    histogram (``hist``), brightness, the time of the last size spike and whether the encoder
+    placed the next keyframe stay: the fine pass stops decoding an interval early with them."""
 
     pts: int
     start: float
     end: float | None = None
     packets: int = 1
     spike: bool = False
+    last_spike: float = -math.inf
+    spikes: list[int] = field(default_factory=list)  # pts of the spike packets
     key: np.ndarray | None = None
+    hist: np.ndarray | None = None
     luma: float = 0.0
     sample_luma: float | None = None
     change: float | None = None
     diff: float = 0.0
     motion: float | None = None
     reason: str = ""
+    placed_end: bool = False
 
     def fading(self) -> int:
         """+1 if the picture brightens just after the keyframe, -1 if it darkens, else 0."""
@@ -119,6 +132,7 @@ def plan(gops: list[Gop], threshold: float) -> None:
     colour_change_level = COLOUR_CHANGE_PLACING if placing else COLOUR_CHANGE
     for gop, nxt in itertools.pairwise(gops):
         assert gop.end is not None
+        gop.placed_end = gop.packets < PLACED_SHARE * longest
         if gop.change is None:
             gop.reason = "keyframe not decoded"
         elif gop.end - gop.start > LONG_GOP_SECONDS:
@@ -127,7 +141,7 @@ def plan(gops: list[Gop], threshold: float) -> None:
             gop.reason = "dim"
         elif gop.spike:
             gop.reason = "spike"
-        elif gop.packets < PLACED_SHARE * longest:
+        elif gop.placed_end:
             gop.reason = "placed keyframe"
         elif gop.change >= colour_change_level:
             gop.reason = "colour change"
@@ -152,7 +166,7 @@ def coarse_pass(container: InputContainer, stream: VideoStream, state: PassState
             gop, thumb, t = gops[i], thumbnail(frame), state.time(frame.pts)
             state.analyzed += 1
             if role == "key":
-                gop.key, gop.luma = thumb, brightness(thumb)
+                gop.key, gop.luma, gop.hist = thumb, brightness(thumb), colour_histogram(thumb)
                 if i > 0 and gops[i - 1].end is None:
                     _close(gops[i - 1], gop, state)
             elif gop.key is not None and t > gop.start:
@@ -173,8 +187,11 @@ def coarse_pass(container: InputContainer, stream: VideoStream, state: PassState
         if not gops:
             continue  # before the first keyframe: not decodable on its own
         gops[-1].packets += 1
-        if len(sizes) >= 3:
-            gops[-1].spike |= packet.size >= SPIKE_RATIO * max(sizes)
+        if len(sizes) >= 3 and packet.size >= SPIKE_RATIO * max(sizes):
+            gops[-1].spike = True
+            if packet.pts is not None:
+                gops[-1].last_spike = max(gops[-1].last_spike, state.time(packet.pts))
+                gops[-1].spikes.append(packet.pts)
         sizes.append(packet.size)
         if send_next and packet.pts is not None:
             expect[packet.pts] = (len(gops) - 1, "sample")

@@ -70,17 +70,24 @@ def mad(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
-def colour_change(a: np.ndarray, b: np.ndarray, levels: int = 4) -> float:
+def colour_histogram(thumb: np.ndarray, levels: int = 4) -> np.ndarray:
+    """Pixel counts of a thumbnail's colours, ``levels`` per RGB channel."""
+    q = np.minimum((thumb * (levels / 256.0)).astype(np.intp), levels - 1)
+    index = (q[..., 0] * levels + q[..., 1]) * levels + q[..., 2]
+    return np.bincount(index.ravel(), minlength=levels**3)
+
+
+def histogram_change(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the pixels (0-1) that would have to change colour for two colour histograms to
+    be equal."""
+    return float(np.abs(a - b).sum()) / (2 * max(int(a.sum()), 1))
+
+
+def colour_change(a: np.ndarray, b: np.ndarray) -> float:
     """Share of the pixels (0-1) that would have to change colour for the two thumbnails to have
-    the same colour histogram (``levels`` per RGB channel). Unlike `mad`, it hardly moves when
-    the camera pans or zooms over one scene, so it compares pictures seconds apart."""
-
-    def histogram(thumb: np.ndarray) -> np.ndarray:
-        q = np.minimum((thumb * (levels / 256.0)).astype(np.intp), levels - 1)
-        index = (q[..., 0] * levels + q[..., 1]) * levels + q[..., 2]
-        return np.bincount(index.ravel(), minlength=levels**3)
-
-    return float(np.abs(histogram(a) - histogram(b)).sum()) / (2 * a[..., 0].size)
+    the same colour histogram. Unlike `mad`, it hardly moves when the camera pans or zooms over
+    one scene, so it compares pictures seconds apart."""
+    return histogram_change(colour_histogram(a), colour_histogram(b))
 
 
 def brightness(thumb: np.ndarray) -> float:

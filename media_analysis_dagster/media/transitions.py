@@ -85,6 +85,7 @@ class RunAnalyzer:
         self.thumbs: list[np.ndarray] = []
         self.last_jump = -1e9
         self.last_check = -1e9
+        self.last_event = -1e9  # the run's start, a jump, a dark frame or a blend
         self.blends: list[Transition] = []
 
     def add(self, t: float, thumb: np.ndarray, frames_apart: int = 1, intra: bool = False) -> None:
@@ -92,7 +93,9 @@ class RunAnalyzer:
         ``intra``: coded without reference to earlier frames, so a cut there is on its frame)."""
         self._fade(t, thumb)
         diff = 0.0
-        if self.prev is not None:
+        if self.prev is None:
+            self.last_event = t
+        else:
             diff = mad(thumb, self.prev[1])
             per_frame = diff / max(1, frames_apart)
             since = None if intra or frames_apart <= 1 else self.prev[0]
@@ -107,6 +110,11 @@ class RunAnalyzer:
                 self._settle()
         self.prev = (t, thumb)
         self._dissolve(t, thumb, diff)
+
+    def quiet(self, t: float, seconds: float) -> bool:
+        """Whether everything up to ``t`` is decided and nothing happened in the last
+        ``seconds`` (no jump, dark frame or blend, nor the run's start)."""
+        return not self.pending and t - self.last_event >= seconds
 
     def finish(self) -> list[Transition]:
         """Decide what is still open and return the run's transitions."""
@@ -135,6 +143,8 @@ class RunAnalyzer:
 
     def _fade(self, t: float, thumb: np.ndarray) -> None:
         dark = brightness(thumb) < FADE_LEVEL
+        if dark:
+            self.last_event = t
         if dark and self.dark_since is None:
             self.dark_since = t
         elif not dark and self.dark_since is not None:
@@ -144,7 +154,7 @@ class RunAnalyzer:
 
     def _dissolve(self, t: float, thumb: np.ndarray, diff: float) -> None:
         if diff >= self.threshold:
-            self.last_jump = t
+            self.last_jump = self.last_event = t
         self.times.append(t)
         self.thumbs.append(thumb)
         drop = bisect.bisect_left(self.times, t - max(DISSOLVE_WINDOWS) - 0.1)
@@ -157,6 +167,7 @@ class RunAnalyzer:
             score = self._blend_score(t, length)
             if score is not None:
                 self.blends.append(Transition(t - length / 2, score, "dissolve"))
+                self.last_event = t
 
     def _at(self, t: float) -> int:
         """Index of the remembered frame nearest to ``t``."""

@@ -214,4 +214,7 @@ def test_pyscenedetect_testvideo() -> None:
     assert 17.6 <= next(t for t, k in found if k == "dissolve") <= 18.6
     full = detect_scenes_and_motion(video, full_decode=True)
     assert [k for _, k in found] == full.cut_kinds
-    assert result.cut_times == pytest.approx(full.cut_times, abs=2 / fps)
+    for (t, kind), t_full in zip(found, full.cut_times, strict=True):
+        # A dissolve is reported at the middle of its best window, which depends on which
+        # frames were decoded around it; cuts and fades must agree to 2 frames.
+        assert t == pytest.approx(t_full, abs=0.25 if kind == "dissolve" else 2 / fps)
