@@ -29,9 +29,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-## The fault-injection scenarios (restarts, a full disk) with tens of rows.
+## Only the fault-injection scenarios (restarts, a full disk) with tens of rows; `make test`
+## runs them too.
 test-faults: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider -m faults
 

@@ -50,6 +50,12 @@ class RequestConfig(Config):
         description="Decode to the exact frame at every target time instead of using a "
         "keyframe within a quarter interval.",
     )
+    scene_aware_frames: bool = Field(
+        default=False,
+        description="Detect scenes before extracting frames and put a frame in every scene when "
+        "there are no more scenes than frames (spare frames go to the longest scenes); costs "
+        "one more scene-detection pass.",
+    )
     callback_url: str | None = Field(
         default=None,
         description="http(s) URL that receives one signed JSON POST when the request ends "
@@ -71,6 +77,7 @@ ROW_OPTION_KEYS = (
     "grid_cols",
     "grid_rows",
     "accurate_frames",
+    "scene_aware_frames",
     "callback_url",
     "use_cache",
 )

@@ -13,7 +13,10 @@ from .common import begin_file_step, materialize, readable_failures
 from .to_rows import frame_rows, sheet_rows
 
 
-@op(description="Seek to evenly spaced times and write one JPEG per frame (never a full decode).")
+@op(
+    description="Seek to evenly spaced times (or one per scene with scene_aware_frames) and "
+    "write one JPEG per frame, the sharpest non-black one near each time (never a full decode)."
+)
 @readable_failures
 def extract_frames(
     context: OpExecutionContext,
@@ -27,12 +30,19 @@ def extract_frames(
     started, rid = time.monotonic(), request.request_id
     out_dir = begin_file_step(context, database.store, files, rid)
     assert video.video is not None, "fetch_media routes only probed videos here"
+    local = files.local_copy(video.original)
+    scenes = None
+    if request.scene_aware_frames:
+        from ..media.scenes import detect_scenes_and_motion
+
+        scenes = detect_scenes_and_motion(local).cut_times
     frames = extract(
-        files.local_copy(video.original),
+        local,
         out_dir,
         count=request.frame_count,
         accurate=request.accurate_frames,
         info=video.video,
+        scenes=scenes,
     )
     refs = tuple(files.stored(f.path, mime_type="image/jpeg") for f in frames)
     database.store.replace_rows(rid, file_types=["frame"], files=frame_rows(frames, refs))
@@ -47,6 +57,7 @@ def extract_frames(
             "keyframes_used": sum(f.keyframe for f in frames),
             "extract_ms": int((time.monotonic() - started) * 1000),
             "timestamps": MetadataValue.json([round(f.pts_time, 3) for f in frames]),
+            "scene_starts": MetadataValue.json(scenes),
             "chosen_because": MetadataValue.json(
                 [f.selection.reason if f.selection else "nearest" for f in frames]
             ),

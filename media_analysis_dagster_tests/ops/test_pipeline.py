@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from media_analysis_fixtures import cut_times, make_audio, make_video
+from media_analysis_fixtures import cut_times, make_audio, make_video, read_counter
 
 from ..media.doc_fixtures import write_image_pdf, write_text_pdf
+from ..media.pattern_video import make_pattern_video
 from .harness import Pipeline
 
 ENGLISH = (
@@ -115,6 +116,36 @@ def test_accurate_frames_are_at_targets(pipeline: Pipeline) -> None:
             target = (f["sequence_order"] + 0.5) * 1.0
             assert abs(f["frame_number"] / 25 - target) <= 1 / 25 + 1e-6
     assert "audio" not in {f["file_type"] for f in req["files"]}
+
+
+@pytest.mark.parametrize("where", ["run_config", "pending_row"])
+def test_scene_aware_frames_cover_a_short_scene(pipeline: Pipeline, where: str) -> None:
+    """Issue 12: evenly spaced frames miss a 0.4 s last scene; with ``scene_aware_frames`` the
+    request detects scenes first and one of its frames shows that scene."""
+    values: list[int | None] = [3] * 140 + [12] * 10
+    video = make_pattern_video(pipeline.inbox / "short_scene.mp4", values)
+    if where == "run_config":
+        result = pipeline.run(media_path=str(video), frame_count=6, scene_aware_frames=True)
+    else:
+        row = pipeline.store.create_request(
+            media_type="video",
+            media_path=str(video),
+            user_metadata={"frame_count": 6, "scene_aware_frames": True},
+        )
+        result = pipeline.run(request_id=row["request_id"])
+    req = pipeline.request_of(result)
+    assert req["status"] == "completed", req.get("error_message")
+    frames = sorted(
+        (f for f in req["files"] if f["file_type"] == "frame"), key=lambda f: f["sequence_order"]
+    )
+    shown = [read_counter(Image.open(f["file_path"])) for f in frames]
+    assert shown == [3] * 5 + [12]
+    plain = pipeline.request_of(pipeline.run(media_path=str(video), frame_count=6))
+    assert 12 not in [
+        read_counter(Image.open(f["file_path"]))
+        for f in plain["files"]
+        if f["file_type"] == "frame"
+    ]
 
 
 @pytest.mark.parametrize("media_type", ["audio", "auto"])
