@@ -57,7 +57,7 @@ def extract_frames(
             "keyframes_used": sum(f.keyframe for f in frames),
             "extract_ms": int((time.monotonic() - started) * 1000),
             "timestamps": MetadataValue.json([round(f.pts_time, 3) for f in frames]),
-            "scene_starts": MetadataValue.json(scenes),
+            "scene_starts": MetadataValue.json(scenes if scenes is not None else []),
             "chosen_because": MetadataValue.json(
                 [f.selection.reason if f.selection else "nearest" for f in frames]
             ),
