@@ -93,8 +93,8 @@ class _Run:
         gop, nxt = self.gop, self.nxt
         if gop is None or nxt is None or nxt.hist is None or gop.placed_end:
             return False
-        if t - self.last_check < EXIT_CHECK_SECONDS or t <= gop.last_spike + 1e-6:
-            return False
+        if t < gop.start or t <= gop.last_spike + 1e-6 or t - self.last_check < EXIT_CHECK_SECONDS:
+            return False  # a late frame of the interval before, or a spike still to come
         self.last_check = t
         return (
             self.analyzer.quiet(t, QUIET_SECONDS)
@@ -136,8 +136,8 @@ def decode_all(
 @dataclass(frozen=True)
 class Chunk:
     """Intervals ``gops[first:stop]``; transitions kept in ``[keep_from, keep_to)`` and motion
-    in ``[motion_from, motion_to)``; ``overlap``: seconds decoded past ``gops[stop]`` when the
-    boundary splits a run."""
+    in ``[motion_from, motion_to)``. When the boundary at ``gops[stop]`` splits a run, the chunk
+    decodes ``OVERLAP`` seconds past it."""
 
     first: int
     stop: int
