@@ -68,7 +68,7 @@ class RequestSpec:
     grid_cols: int = 2
     grid_rows: int = 3
     accurate_frames: bool = False
-    scene_aware_frames: bool = False  # frames placed by scene (media/frames.scene_targets)
+    scene_aware: bool = False  # frames placed by scene (media/frames.scene_targets)
     callback_url: str | None = None
     use_cache: bool = True  # reuse an earlier request's AI results (ops/cache.py)
 

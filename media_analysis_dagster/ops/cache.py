@@ -50,7 +50,7 @@ def cache_key(
         "options": task.options,
         "frames": [request.frame_count, request.grid_cols, request.grid_rows],
         "accurate_frames": request.accurate_frames,
-        "scene_aware_frames": request.scene_aware_frames,
+        "scene_aware": request.scene_aware,
     }
     text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

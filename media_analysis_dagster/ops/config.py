@@ -50,7 +50,7 @@ class RequestConfig(Config):
         description="Decode to the exact frame at every target time instead of using a "
         "keyframe within a quarter interval.",
     )
-    scene_aware_frames: bool = Field(
+    scene_aware: bool = Field(
         default=False,
         description="Detect scenes before extracting frames and put a frame in every scene when "
         "there are no more scenes than frames (spare frames go to the longest scenes); costs "
@@ -77,7 +77,7 @@ ROW_OPTION_KEYS = (
     "grid_cols",
     "grid_rows",
     "accurate_frames",
-    "scene_aware_frames",
+    "scene_aware",
     "callback_url",
     "use_cache",
 )

@@ -61,7 +61,7 @@ def request_spec(config: RequestConfig, row: dict[str, Any]) -> RequestSpec:
         grid_cols=pick("grid_cols"),
         grid_rows=pick("grid_rows"),
         accurate_frames=bool(pick("accurate_frames")),
-        scene_aware_frames=bool(pick("scene_aware_frames")),
+        scene_aware=bool(pick("scene_aware")),
         callback_url=pick("callback_url"),
         use_cache=bool(pick("use_cache")),
     )

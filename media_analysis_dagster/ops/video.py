@@ -14,7 +14,7 @@ from .to_rows import frame_rows, sheet_rows
 
 
 @op(
-    description="Seek to evenly spaced times (or one per scene with scene_aware_frames) and "
+    description="Seek to evenly spaced times (or one per scene with scene_aware) and "
     "write one JPEG per frame, the sharpest non-black one near each time (never a full decode)."
 )
 @readable_failures
@@ -32,7 +32,7 @@ def extract_frames(
     assert video.video is not None, "fetch_media routes only probed videos here"
     local = files.local_copy(video.original)
     scenes = None
-    if request.scene_aware_frames:
+    if request.scene_aware:
         from ..media.scenes import detect_scenes_and_motion
 
         scenes = detect_scenes_and_motion(local).cut_times

@@ -119,18 +119,18 @@ def test_accurate_frames_are_at_targets(pipeline: Pipeline) -> None:
 
 
 @pytest.mark.parametrize("where", ["run_config", "pending_row"])
-def test_scene_aware_frames_cover_a_short_scene(pipeline: Pipeline, where: str) -> None:
-    """Issue 12: evenly spaced frames miss a 0.4 s last scene; with ``scene_aware_frames`` the
+def test_scene_aware_cover_a_short_scene(pipeline: Pipeline, where: str) -> None:
+    """Issue 12: evenly spaced frames miss a 0.4 s last scene; with ``scene_aware`` the
     request detects scenes first and one of its frames shows that scene."""
     values: list[int | None] = [3] * 140 + [12] * 10
     video = make_pattern_video(pipeline.inbox / "short_scene.mp4", values)
     if where == "run_config":
-        result = pipeline.run(media_path=str(video), frame_count=6, scene_aware_frames=True)
+        result = pipeline.run(media_path=str(video), frame_count=6, scene_aware=True)
     else:
         row = pipeline.store.create_request(
             media_type="video",
             media_path=str(video),
-            user_metadata={"frame_count": 6, "scene_aware_frames": True},
+            user_metadata={"frame_count": 6, "scene_aware": True},
         )
         result = pipeline.run(request_id=row["request_id"])
     req = pipeline.request_of(result)
