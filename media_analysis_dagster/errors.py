@@ -57,12 +57,26 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         where = f" while writing {exc.filename}" if exc.filename else ""
         return f"The disk of the data directory is full{where}: no space left on device."
+    unreachable = _database_unreachable(exc)
+    if unreachable is not None:
+        return unreachable
     text = " ".join(str(exc).split()) or type(exc).__name__
     if not isinstance(exc, MediaAnalysisError) and not _is_ours(exc):
         text = f"{type(exc).__name__}: {text}"
     if len(text) > 500:
         text = text[:497] + "..."
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _database_unreachable(exc: BaseException) -> str | None:
+    """A lost or refused database connection (PostgreSQL restarting, the network) as one
+    sentence with the driver's first line and no SQL; None for any other error."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    first = (str(exc.orig or exc).strip().splitlines() or [""])[0].strip().rstrip(".")
+    return f"The database could not be reached (it may have been restarting): {first}."
 
 
 def _is_ours(exc: BaseException) -> bool:
