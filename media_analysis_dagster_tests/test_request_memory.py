@@ -18,7 +18,12 @@ import pytest
 
 import media_analysis_fixtures as sample
 
-from .media.hostile_fixtures import make_long_audio_video, write_raw_pdf
+from .media.hostile_fixtures import (
+    make_growing_video,
+    make_long_audio_video,
+    write_raw_pdf,
+    x264_clip,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,29 +42,10 @@ print(json.dumps({"status": request.get("status"), "error": request.get("error_m
 """
 
 
-def _x264(out: Path, size: str, vf: str | None = None, frames: int = 10, fmt: str = "mp4") -> Path:
-    args = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r=10", "-frames:v", str(frames)]
-    args += ["-vf", vf] if vf else []
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", fmt, str(out)]
-    sample.run_ffmpeg(args)
-    return out
-
-
-def _growing(d: Path) -> Path:
-    """64x48 for 1 s, then 4000x4000: one H.264 stream whose size changes mid-stream."""
-    _x264(d / "small.ts", "64x48", fmt="mpegts")
-    _x264(d / "big.ts", "4000x4000", frames=2, fmt="mpegts")
-    (d / "list.txt").write_text("file 'small.ts'\nfile 'big.ts'\n")
-    out = d / "growing.ts"
-    concat = ["-f", "concat", "-safe", "0", "-i", str(d / "list.txt"), "-c", "copy", str(out)]
-    sample.run_ffmpeg(concat)
-    return out
-
-
 INPUTS = {
-    "tall_frames": lambda d: _x264(d / "tall.mp4", "16x4000"),
-    "sample_aspect_1000": lambda d: _x264(d / "sar.mp4", "16x2000", "setsar=r=1000/1:max=1000"),
-    "frames_growing_to_16_mpx": _growing,
+    "tall_frames": lambda d: x264_clip(d / "tall.mp4", "16x4000"),
+    "sample_aspect_1000": lambda d: x264_clip(d / "sar.mp4", "16x2000", "setsar=r=1000/1:max=1000"),
+    "frames_growing_to_16_mpx": make_growing_video,
     "video_of_1s_with_1h_of_audio": lambda d: make_long_audio_video(d / "long.mp4", hours=1),
     "video_of_1s_with_7h_of_audio": lambda d: make_long_audio_video(d / "longer.mp4", hours=7),
     "pdf_of_50_giant_pages": lambda d: write_raw_pdf(d / "giant.pdf", [(200_000, 200_000)] * 50),

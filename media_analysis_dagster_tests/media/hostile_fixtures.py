@@ -175,3 +175,24 @@ def write_blank_png(path: Path, width: int, height: int, *, alpha: bool = True) 
         + chunk(b"IEND", b"")
     )
     return path
+
+
+def x264_clip(
+    out: Path, size: str, vf: str | None = None, frames: int = 10, fmt: str = "mp4"
+) -> Path:
+    """A few frames of ``testsrc2`` at ``size`` (any shape x264 accepts), optionally filtered."""
+    args = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r=10", "-frames:v", str(frames)]
+    args += ["-vf", vf] if vf else []
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", fmt, str(out)]
+    run_ffmpeg(args)
+    return out
+
+
+def make_growing_video(d: Path) -> Path:
+    """64x48 for 1 s, then 4000x4000: one H.264 stream whose SPS changes mid-stream."""
+    x264_clip(d / "small.ts", "64x48", fmt="mpegts")
+    x264_clip(d / "big.ts", "4000x4000", frames=2, fmt="mpegts")
+    (d / "list.txt").write_text("file 'small.ts'\nfile 'big.ts'\n")
+    out = d / "growing.ts"
+    run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(d / "list.txt"), "-c", "copy", str(out)])
+    return out

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import media_analysis_fixtures as sample
 from media_analysis_dagster.media.contact_sheets import (
     MAX_SHEET_PIXELS,
     MAX_TILE_BOX,
@@ -30,19 +29,13 @@ from media_analysis_dagster.media.errors import MediaLimitError
 from media_analysis_dagster.media.frames import MIN_FRAME_SIDE, ExtractedFrame, extract_frames
 from media_analysis_dagster.media.probe import probe_video
 
+from .hostile_fixtures import make_growing_video, x264_clip
+
 #: Peak resident memory allowed for the child that handles every hostile clip (the interpreter
 #: with PyAV, Pillow and numpy loaded is about 85 MB here; the unbounded sheets took 1-4 GB,
 #: decoding the 4000x4000 part alone about 300 MB).
 PEAK_MB = 200
 SMALL_LIMIT = 1_000_000  # pixels per frame for the mid-stream test
-
-
-def _x264(out: Path, size: str, vf: str | None = None, frames: int = 10, fmt: str = "mp4") -> Path:
-    args = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r=10", "-frames:v", str(frames)]
-    args += ["-vf", vf] if vf else []
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", fmt, str(out)]
-    sample.run_ffmpeg(args)
-    return out
 
 
 def _with_container_sar(src: Path, out: Path, sar: Fraction) -> Path:
@@ -64,12 +57,12 @@ def _with_container_sar(src: Path, out: Path, sar: Fraction) -> Path:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("hostile")
-    plain = _x264(d / "plain.mp4", "64x48")
+    plain = x264_clip(d / "plain.mp4", "64x48")
     return {
-        "tall": _x264(d / "tall.mp4", "16x4000"),
-        "wide": _x264(d / "wide.mp4", "4000x16"),
-        "sar_1000": _x264(d / "sar_1000.mp4", "16x2000", "setsar=r=1000/1:max=1000"),
-        "sar_1_1000": _x264(d / "sar_1_1000.mp4", "2000x16", "setsar=r=1/1000:max=1000"),
+        "tall": x264_clip(d / "tall.mp4", "16x4000"),
+        "wide": x264_clip(d / "wide.mp4", "4000x16"),
+        "sar_1000": x264_clip(d / "sar_1000.mp4", "16x2000", "setsar=r=1000/1:max=1000"),
+        "sar_1_1000": x264_clip(d / "sar_1_1000.mp4", "2000x16", "setsar=r=1/1000:max=1000"),
         "pasp_1000": _with_container_sar(plain, d / "pasp_1000.mp4", Fraction(1000)),
         "pasp_1_1000": _with_container_sar(plain, d / "pasp_1_1000.mp4", Fraction(1, 1000)),
     }
@@ -78,14 +71,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def growing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """64x48 for 1 s, then 4000x4000: one H.264 stream whose SPS changes mid-stream."""
-    d = tmp_path_factory.mktemp("growing")
-    _x264(d / "small.ts", "64x48", fmt="mpegts")
-    _x264(d / "big.ts", "4000x4000", frames=2, fmt="mpegts")
-    (d / "list.txt").write_text("file 'small.ts'\nfile 'big.ts'\n")
-    out = d / "growing.ts"
-    listing = str(d / "list.txt")
-    sample.run_ffmpeg(["-f", "concat", "-safe", "0", "-i", listing, "-c", "copy", str(out)])
-    return out
+    return make_growing_video(tmp_path_factory.mktemp("growing"))
 
 
 def test_hostile_clips_are_what_they_claim(hostile: dict[str, Path]) -> None:
