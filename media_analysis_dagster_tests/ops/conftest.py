@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from dagster import instance_for_test
 
+from media_analysis_fixtures.fake_providers import FakeProviders
+
 from .harness import Pipeline, make_pipeline
 
 
@@ -23,3 +25,11 @@ def sqlite_pipeline(
     """For failure-path tests whose logic does not depend on the database backend."""
     with instance_for_test() as instance:
         yield make_pipeline(monkeypatch, tmp_path, sqlite_url, instance)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
+    """The providers' wire formats on 127.0.0.1, with quick retries (no keys set here)."""
+    with FakeProviders() as server:
+        monkeypatch.setenv("MEDIA_ANALYSIS_PROVIDER_RETRY_DELAY_S", "0.05")
+        yield server

@@ -6,8 +6,6 @@ what was (not) paid for again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from media_analysis_fixtures.fake_providers import FakeProviders
@@ -16,13 +14,6 @@ from .harness import Pipeline
 from .test_providers_pipeline import enable, results_by, video
 
 PROMPT = "What is shown?"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
-    with FakeProviders() as server:
-        monkeypatch.setenv("MEDIA_ANALYSIS_PROVIDER_RETRY_DELAY_S", "0.05")
-        yield server
 
 
 def vision_calls(server: FakeProviders) -> int:

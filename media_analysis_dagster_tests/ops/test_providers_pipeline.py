@@ -6,7 +6,6 @@ import base64
 import itertools
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -19,13 +18,6 @@ from .harness import Pipeline
 
 KEYS = {"openai": "OPENAI_API_KEY", "deepgram": "DEEPGRAM_API_KEY", "groq": "GROQ_API_KEY"}
 SECRET = "sk-fake-SECRET-4242424242"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
-    with FakeProviders() as server:
-        monkeypatch.setenv("MEDIA_ANALYSIS_PROVIDER_RETRY_DELAY_S", "0.05")
-        yield server
 
 
 def enable(monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, *providers: str) -> None:
