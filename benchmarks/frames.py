@@ -57,7 +57,7 @@ def _floor_frames(video: Path, out: Path, info: VideoInfo) -> list:
     """Keyframe-only extraction: the cheapest way to get 18 pictures by seeking."""
     import av
 
-    from media_analysis_dagster.media.frames import ExtractedFrame, _write, frame_targets
+    from media_analysis_dagster.media.frames import ExtractedFrame, frame_targets, write_frame
 
     frames = []
     with av.open(str(video)) as container:
@@ -67,7 +67,7 @@ def _floor_frames(video: Path, out: Path, info: VideoInfo) -> list:
             container.seek(int(target / stream.time_base), backward=True, stream=stream)
             frame = next(container.decode(stream))
             path = out / f"frame_{i + 1:04d}.jpg"
-            w, h = _write(frame, info, path, 1280, 90)
+            w, h = write_frame(frame, info, path, 1280, 90)
             t = float(frame.time)
             frames.append(ExtractedFrame(i, target, t, round(t * info.fps), True, path, w, h))
     return frames

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from media_analysis_dagster.media import speech, synth  # noqa: E402
+from media_analysis_dagster import demo_video as synth  # noqa: E402
+from media_analysis_dagster.media import speech  # noqa: E402
 from media_analysis_fixtures import speech as sf  # noqa: E402
 
 

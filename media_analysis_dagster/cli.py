@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 import uuid
 from collections.abc import Sequence
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .db.constants import FILE_TYPES, MEDIA_TYPES, STATUSES
+from .errors import database_message, describe, first_line, is_database_error, os_reason
+from .settings import Settings, load_settings
 from .sheets import MAX_FRAMES, MAX_GRID
 
 
@@ -33,112 +34,47 @@ class _Parser(argparse.ArgumentParser):
 _ENGINES: list[Any] = []  # engines this invocation opened; ``main`` disposes of them
 
 
+def _settings() -> Settings:
+    """The environment, read and checked once (a bad variable is one line, naming it)."""
+    try:
+        return load_settings()
+    except ValueError as exc:  # SettingsError and the storage/allow-list checks
+        raise CliError(str(exc).rstrip(".")) from None
+
+
 def _store() -> Any:
     """The tables' store, its engine checked; one readable line when the database is not there."""
-    from . import settings
     from .db.engine import connect_engine
     from .db.store import Store
 
+    db = _settings().database
     try:
-        url = settings.database_url()
-    except Exception as exc:  # a URL SQLAlchemy cannot parse
-        raise CliError(f"the configured database URL is not valid: {_reason(exc)}") from exc
-    try:
-        engine = connect_engine(url, **vars(settings.PoolSettings.from_env()), connect_attempts=3)
+        engine = connect_engine(
+            db.url, pool_size=db.pool_size, max_overflow=db.max_overflow, connect_attempts=3
+        )
     except Exception as exc:  # connection errors come in many driver-specific types
-        raise CliError(_database_message(exc, _redact(url), connecting=True)) from exc
+        raise CliError(database_message(exc, db.redacted, connecting=True)) from exc
     _ENGINES.append(engine)
     return Store(engine)
 
 
-def _redact(url: str) -> str:
-    """``url`` without its password; a URL too broken to parse is not echoed at all."""
-    from . import settings
-
-    try:
-        return settings.redact_url(url)
-    except Exception:  # an unparsable URL may hold a password anywhere
-        return "the configured database URL"
-
-
 def _where() -> str:
     """The configured database, redacted, for errors raised deeper down (a query, the demo)."""
-    from . import settings
-
     try:
-        return _redact(settings.database_url())
+        return load_settings().database.redacted
     except Exception:  # describing an error must not fail in its turn
         return "the configured database URL"
 
 
-# SQLAlchemy's decorations of a driver message; never shown to an operator.
-_DECORATIONS = re.compile(r"\s*(\[SQL: .*|\[parameters: .*|\(Background on this error at: [^)]*\))")
-# psycopg2 repeats the host and port the redacted URL already names.
-_PG_PREFIX = re.compile(r'^connection to server (at|on) "[^"]*"(, port \d+)? failed: (FATAL: )?')
-
-
-def _first_line(text: str) -> str:
-    """The first line of a driver message, without SQL text or SQLAlchemy's links."""
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
-    line = _DECORATIONS.split(line, maxsplit=1)[0]
-    line = re.sub(r"^\([\w.]+\)\s*", "", line)  # "(psycopg2.errors.UndefinedTable) ..."
-    return " ".join(line.split()).rstrip(".")
-
-
-def _is_database_error(exc: BaseException) -> bool:
-    """SQLAlchemy's errors and the raw driver errors ``init_database`` lets through."""
-    module = type(exc).__module__
-    return module.startswith(("sqlalchemy", "psycopg", "sqlite3")) or module == "_sqlite3"
-
-
-def _database_message(exc: BaseException, where: str, *, connecting: bool = False) -> str:
-    """One sentence about a failed database call: what is wrong with ``where`` and what to do."""
-    orig = getattr(exc, "orig", None) or exc
-    if isinstance(orig, OSError) and orig.strerror:  # SQLite's directory could not be made
-        return f"cannot open {where}: {_os_reason(orig)}"
-    code = getattr(orig, "pgcode", None)
-    reason = _reason(orig)
-    low = reason.lower()
-    if type(orig).__name__ == "NoSuchModuleError":  # "Can't load plugin: sqlalchemy.dialects:x"
-        return f"the database URL {where} names a database this program has no driver for"
-    if type(orig).__name__ == "ArgumentError":
-        return f"the database URL {where} is not usable: {reason}"
-    if code == "42P01" or low.startswith("no such table"):
-        return f"the tables do not exist in {where}; run `media-analysis db init`"
-    if code == "42703" or low.startswith("no such column") or "has no column named" in low:
-        return f"the tables in {where} do not match this version ({reason})"
-    if code == "25006" or "readonly database" in low or "read-only" in low:
-        return f"cannot write to {where}: the database (or its directory) is read-only"
-    if low == "unable to open database file":
-        return f"cannot open {where}: the file or its directory is missing or not writable"
-    if "file is not a database" in low:
-        return f"{where} is not a SQLite database file"
-    if connecting:
-        return f"cannot connect to {where}: {reason or 'no reason given'}"
-    return f"the database {where} refused the command: {reason or 'no reason given'}"
-
-
-def _reason(exc: BaseException) -> str:
-    """A driver's own words, first line only, without the host and port the URL names."""
-    return _PG_PREFIX.sub("", _first_line(str(exc)))
-
-
-def _os_reason(exc: OSError) -> str:
-    text = f"{exc.strerror[0].lower()}{exc.strerror[1:]}" if exc.strerror else "failed"
-    return f"{text} ({exc.filename})" if exc.filename else text
-
-
 def _one_line(exc: BaseException) -> str:
     """The last line of defence: one sentence with no SQL, traceback or exception class."""
-    from .errors import describe
-
-    if _is_database_error(exc):
-        return _database_message(exc, _where())
+    if is_database_error(exc):
+        return database_message(exc, _where())
     if isinstance(exc, OSError) and exc.strerror:
-        return _os_reason(exc)
+        return os_reason(exc)
     if type(exc).__module__.startswith("media_analysis_dagster."):
         return describe(exc).rstrip(".")  # our messages are written for operators
-    return _first_line(str(exc)) or "an unexpected internal error, with no message"
+    return first_line(str(exc)) or "an unexpected internal error, with no message"
 
 
 def _request_id(value: str) -> str:
@@ -211,15 +147,12 @@ def _print(data: Any) -> None:
 
 
 def cmd_db_init(args: argparse.Namespace) -> None:
-    from . import settings
     from .db.schema import init_database
 
     store = _store()
-    applied = init_database(store.engine)
-    print(
-        f"initialised {settings.redact_url(str(store.engine.url.render_as_string(False)))}: "
-        f"{', '.join(applied)}"
-    )
+    db = _settings().database
+    applied = init_database(store.engine, db.schema_dir)
+    print(f"initialised {db.redacted}: {', '.join(applied)}")
 
 
 def cmd_submit(args: argparse.Namespace) -> None:
@@ -247,10 +180,9 @@ def cmd_submit(args: argparse.Namespace) -> None:
 
 
 def _artifacts() -> Any:
-    from . import settings
     from .storage import open_store
 
-    return open_store(settings.storage_config())
+    return open_store(_settings().storage.config)
 
 
 def _remote_store(artifacts: Any, location: str) -> Any:

@@ -6,7 +6,7 @@ names instead of ``Dict[String, Any]``. They hold *references* to what a step ma
 ``ArtifactRef`` per file: where it is stored, its key, size, checksum and MIME type — never file
 contents, so a step can move its files to object storage without changing its neighbours.
 
-The flow (DESIGN.md §1)::
+The flow (``docs/architecture.md``)::
 
     RequestSpec ─► FetchedMedia ─┬─► VideoFrames ─► ContactSheets ─┐
                                  ├─► AudioTrack ───────────────────┤  (each a ``Branch``)
@@ -28,6 +28,7 @@ from .media.audio import AudioInfo
 from .media.documents import DocumentInfo
 from .media.frames import ExtractedFrame
 from .media.probe import VideoInfo
+from .media.scenes import SceneMotionResult
 from .providers.base import AnalysisTask, ProviderResult
 
 
@@ -70,7 +71,7 @@ class RequestSpec:
     accurate_frames: bool = False
     scene_aware: bool = False  # frames placed by scene (media/frames.scene_targets)
     callback_url: str | None = None
-    use_cache: bool = True  # reuse an earlier request's AI results (ops/cache.py)
+    use_cache: bool = True  # reuse an earlier request's AI results (pipeline/cache.py)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,9 @@ class FetchedMedia:
 
 @dataclass(frozen=True)
 class VideoFrames:
-    """Frames taken at evenly spaced times (``media/frames.py``), one artifact each."""
+    """Frames taken at evenly spaced times (``media/frames.py``), one artifact each; with
+    ``scene_aware``, the scenes detected to place them (reused by the scene analysis, so a
+    request decodes its video for scenes once)."""
 
     request_id: str
     video: VideoInfo
@@ -115,6 +118,7 @@ class VideoFrames:
     frames: tuple[ExtractedFrame, ...]
     artifacts: tuple[ArtifactRef, ...]
     accurate: bool
+    scenes: SceneMotionResult | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ class PlannedTask:
     task: AnalysisTask
     text: ArtifactRef | None = None
     providers: tuple[str, ...] | None = None  # the request's choice; None = every enabled one
-    cache_key: str | None = None  # what the analysis cache matches (ops/cache.py); None: never
+    cache_key: str | None = None  # what the analysis cache matches (pipeline/cache.py); None: never
     use_cache: bool = True  # look the key up before paying (run config ``use_cache``)
 
     @property

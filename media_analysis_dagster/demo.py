@@ -2,7 +2,7 @@
 
 SQLite tables and local files under ``MEDIA_ANALYSIS_DATA_DIR``, the offline ``internal``
 provider (plus any provider whose key is set), the job executed in this process. Without a
-file it analyses a generated 12-second video (``media/synth.py``, PyAV only) with four scenes
+file it analyses a generated 12-second video (``demo_video.py``, PyAV only) with four scenes
 and one spoken English sentence, so the offline analysis has cuts, motion and speech to find.
 """
 
@@ -12,34 +12,35 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from . import settings
+from .settings import Settings, load_settings
 
 
-def _instance() -> Any:
+def _instance(settings: Settings) -> Any:
     from dagster import DagsterInstance
 
-    return DagsterInstance.get() if settings.dagster_home() else DagsterInstance.ephemeral()
+    return DagsterInstance.get() if settings.dagster_home else DagsterInstance.ephemeral()
 
 
 def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[str, Any]:
     from .db.engine import connect_engine
     from .db.schema import init_database
     from .db.store import Store
-    from .definitions import defs
-    from .media.synth import DEMO_SENTENCE, make_demo_video
+    from .definitions import build_definitions
+    from .demo_video import DEMO_SENTENCE, make_demo_video
 
-    inbox = settings.media_roots()[0]
+    settings = load_settings()
+    inbox = settings.fetch.media_roots[0]
     inbox.mkdir(parents=True, exist_ok=True)
     spoken = None
     if media is None:
         media, spoken = make_demo_video(inbox / "demo.mp4"), DEMO_SENTENCE
     elif not media.resolve().is_relative_to(inbox.resolve()):
         media = Path(shutil.copy2(media, inbox / media.name))
-    store = Store(connect_engine(settings.database_url()))
-    init_database(store.engine)
-    job = defs.resolve_job_def("media_analysis_job")
+    store = Store(connect_engine(settings.database.url))
+    init_database(store.engine, settings.database.schema_dir)
+    job = build_definitions(settings).resolve_job_def("media_analysis_job")
     config = {"media_path": str(media), "prompt": prompt, "source_endpoint": "demo"}
-    with _instance() as instance:
+    with _instance(settings) as instance:
         result = job.execute_in_process(
             run_config={
                 "ops": {"register_request": {"config": config}},
@@ -58,7 +59,7 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
     transcript = next((r for r in row["results"] if r["result_type"] == "transcription"), None)
     return {
         "run_id": run_id,
-        "database": settings.redact_url(settings.database_url()),
+        "database": settings.database.redacted,
         "request": {
             k: v
             for k, v in row.items()

@@ -5,7 +5,11 @@
     Exception
     ├── media.errors.MediaError              the input media (see media/errors.py)
     │   ├── UnsupportedMediaError, CorruptMediaError, MediaLimitError, EncryptedDocumentError
-    │   └── SourceError → ForbiddenSourceError, DownloadError
+    │   └── SourceError → ForbiddenSourceError   a media_path that cannot be read
+    ├── net.errors.NetError                  an outbound call (see net/errors.py)
+    │   ├── ForbiddenAddressError            a URL or address refused by policy
+    │   └── DownloadError → DeadlineExceededError, ResponseTooLargeError
+    ├── storage.errors.StorageError          the artifact store (see storage/errors.py)
     ├── providers.errors.ProviderError       an AI provider call (see providers/errors.py)
     └── MediaAnalysisError                   the request itself
         ├── InvalidRequestError              run config or row that cannot be processed
@@ -20,6 +24,7 @@ Every message is one sentence an operator can act on; ``hint`` says what to do.
 from __future__ import annotations
 
 import errno
+import re
 from typing import Any
 
 
@@ -75,8 +80,68 @@ def _database_unreachable(exc: BaseException) -> str | None:
 
     if not isinstance(exc, OperationalError | InterfaceError):
         return None
-    first = (str(exc.orig or exc).strip().splitlines() or [""])[0].strip().rstrip(".")
-    return f"The database could not be reached (it may have been restarting): {first}."
+    return (
+        "The database could not be reached (it may have been restarting): "
+        f"{first_line(str(exc.orig or exc))}."
+    )
+
+
+# SQLAlchemy's decorations of a driver message; never shown to an operator.
+_DECORATIONS = re.compile(r"\s*(\[SQL: .*|\[parameters: .*|\(Background on this error at: [^)]*\))")
+# psycopg2 repeats the host and port the redacted URL already names.
+_PG_PREFIX = re.compile(r'^connection to server (at|on) "[^"]*"(, port \d+)? failed: (FATAL: )?')
+
+
+def first_line(text: str) -> str:
+    """The first line of a driver message, without SQL text or SQLAlchemy's links."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    line = _DECORATIONS.split(line, maxsplit=1)[0]
+    line = re.sub(r"^\([\w.]+\)\s*", "", line)  # "(psycopg2.errors.UndefinedTable) ..."
+    return " ".join(line.split()).rstrip(".")
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """SQLAlchemy's errors and the raw driver errors ``init_database`` lets through."""
+    module = type(exc).__module__
+    return module.startswith(("sqlalchemy", "psycopg", "sqlite3")) or module == "_sqlite3"
+
+
+def driver_reason(exc: BaseException) -> str:
+    """A driver's own words, first line only, without the host and port the URL names."""
+    return _PG_PREFIX.sub("", first_line(str(exc)))
+
+
+def os_reason(exc: OSError) -> str:
+    text = f"{exc.strerror[0].lower()}{exc.strerror[1:]}" if exc.strerror else "failed"
+    return f"{text} ({exc.filename})" if exc.filename else text
+
+
+def database_message(exc: BaseException, where: str, *, connecting: bool = False) -> str:
+    """One sentence about a failed database call: what is wrong with ``where`` (the redacted
+    URL) and what to do; the CLI's wording, lower-case and without a final stop."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, OSError) and orig.strerror:  # SQLite's directory could not be made
+        return f"cannot open {where}: {os_reason(orig)}"
+    code = getattr(orig, "pgcode", None)
+    reason = driver_reason(orig)
+    low = reason.lower()
+    if type(orig).__name__ == "NoSuchModuleError":  # "Can't load plugin: sqlalchemy.dialects:x"
+        return f"the database URL {where} names a database this program has no driver for"
+    if type(orig).__name__ == "ArgumentError":
+        return f"the database URL {where} is not usable: {reason}"
+    if code == "42P01" or low.startswith("no such table"):
+        return f"the tables do not exist in {where}; run `media-analysis db init`"
+    if code == "42703" or low.startswith("no such column") or "has no column named" in low:
+        return f"the tables in {where} do not match this version ({reason})"
+    if code == "25006" or "readonly database" in low or "read-only" in low:
+        return f"cannot write to {where}: the database (or its directory) is read-only"
+    if low == "unable to open database file":
+        return f"cannot open {where}: the file or its directory is missing or not writable"
+    if "file is not a database" in low:
+        return f"{where} is not a SQLite database file"
+    if connecting:
+        return f"cannot connect to {where}: {reason or 'no reason given'}"
+    return f"the database {where} refused the command: {reason or 'no reason given'}"
 
 
 def _is_ours(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-# The bounds of the run config's frame_count and grid_cols/grid_rows (ops/config.py
+# The bounds of the run config's frame_count and grid_cols/grid_rows (pipeline/request_config.py
 # RequestConfig), so the shell cannot ask for what a run would refuse.
 MAX_FRAMES = 200
 MAX_GRID = 10

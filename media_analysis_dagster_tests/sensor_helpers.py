@@ -26,25 +26,26 @@ from sqlalchemy import update
 
 from media_analysis_dagster.db.models import MediaAnalysisRequest
 from media_analysis_dagster.db.store import Store
+from media_analysis_dagster.definitions import build_definitions
 from media_analysis_dagster.jobs import media_analysis_job
-from media_analysis_dagster.ops.config import TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
-from media_analysis_dagster.resources import (
-    CallbackResource,
-    DatabaseResource,
-    FileStorageResource,
-)
+from media_analysis_dagster.pipeline.request_config import RequestConfig
+from media_analysis_dagster.settings import load_settings
+from media_analysis_dagster.tags import RUN_KEY_TAG, TAG_REQUEST_ID, TAG_SOURCE
+from media_analysis_fixtures.resources import resources_from_env
 
-RUN_KEY_TAG = "dagster/run_key"
 SENSOR_NAME_TAG = "dagster/sensor_name"
 
 
-def sensor_resources(db_url: str) -> dict[str, Any]:
-    """What the sensors use: the tables, the artifact store, completion callbacks."""
-    return {
-        "database": DatabaseResource(url=db_url),
-        "files": FileStorageResource(),
-        "callbacks": CallbackResource(),
-    }
+def sensor_resources(db_url: str, **env: str) -> dict[str, Any]:
+    """What the sensors use (the tables, the artifact store, completion callbacks), built from
+    the environment as the code location builds them."""
+    return resources_from_env(MEDIA_ANALYSIS_DATABASE_URL=db_url, **env)
+
+
+def sensor_named(name: str) -> Any:
+    """A sensor as the code location defines it with the current environment (intervals and
+    batch sizes come from ``Settings``)."""
+    return build_definitions(load_settings()).resolve_sensor_def(name)
 
 
 def tick(sensor_def: Any, instance: DagsterInstance, db_url: str) -> list[Any]:

@@ -220,7 +220,7 @@ def test_sheets_bounds_are_the_run_config_bounds(tmp_path: Path) -> None:
 
     from media_analysis_dagster import cli as cli_module
     from media_analysis_dagster.media.errors import MediaLimitError
-    from media_analysis_dagster.ops.config import RequestConfig
+    from media_analysis_dagster.pipeline.request_config import RequestConfig
     from media_analysis_dagster.sheets import MAX_FRAMES, MAX_GRID, make_sheets
 
     RequestConfig(frame_count=MAX_FRAMES, grid_cols=MAX_GRID, grid_rows=MAX_GRID)

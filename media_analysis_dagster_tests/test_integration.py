@@ -310,7 +310,7 @@ def test_graphql_launches_complete(
     from dagster import DagsterRunStatus, RunConfig
     from dagster_graphql import DagsterGraphQLClient
 
-    from media_analysis_dagster.ops.config import RequestConfig
+    from media_analysis_dagster.pipeline.request_config import RequestConfig
 
     webhook = {"body": {"media_url": media_server.url("media", "clip.mp4"), "prompt": "What?"}}
     body = n8n_body("Launch run", webhook)

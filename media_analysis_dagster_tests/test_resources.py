@@ -1,5 +1,5 @@
-"""The resources: embedded tables on first use, file removal confined to the data dir, the
-private-network allow list."""
+"""The resources: embedded tables on first use, file removal confined to the data dir, a step's
+folder emptied, the private-network allow list, bucket inputs only from the inbox."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from media_analysis_dagster.resources import (
-    DatabaseResource,
-    FetcherResource,
-    FileStorageResource,
-)
+from media_analysis_dagster.resources import DatabaseResource, FetcherResource
+from media_analysis_dagster.storage import StorageConfig
+from media_analysis_dagster.storage.errors import StorageError
+from media_analysis_dagster.storage.inbox import inbox_key
+from media_analysis_dagster.storage.paths import remove
+from media_analysis_fixtures.resources import resources_from_env
+
+
+def _database(url: str) -> DatabaseResource:
+    return DatabaseResource(url=url, pool_size=2, max_overflow=0)
 
 
 def test_embedded_sqlite_tables_are_created_on_first_use(tmp_path: Path) -> None:
-    store = DatabaseResource(url=f"sqlite:///{tmp_path / 'fresh.db'}").store
+    store = _database(f"sqlite:///{tmp_path / 'fresh.db'}").store
     assert store.list_requests()["total"] == 0
 
 
@@ -25,7 +30,7 @@ def test_postgres_tables_are_not_created_implicitly(pg_admin_url: str) -> None:
 
     name = create_database(pg_admin_url)
     try:
-        store = DatabaseResource(url=with_database(pg_admin_url, name)).store
+        store = _database(with_database(pg_admin_url, name)).store
         with pytest.raises(Exception, match="media_analysis_requests"):
             store.list_requests()
     finally:
@@ -34,14 +39,17 @@ def test_postgres_tables_are_not_created_implicitly(pg_admin_url: str) -> None:
 
 
 def test_file_removal_stays_inside_the_data_dir(tmp_path: Path) -> None:
-    files = FileStorageResource(data_dir=str(tmp_path / "data"))
+    files = resources_from_env(MEDIA_ANALYSIS_DATA_DIR=str(tmp_path / "data"))["files"]
     step = files.step_dir("r1", "frames")
     (step / "a.jpg").write_bytes(b"x")
     outside = tmp_path / "outside.jpg"
     outside.write_bytes(b"keep")
-    assert not files.remove(outside) and outside.exists()
-    assert not files.remove(files.root()), "the data dir itself is never removed"
-    assert files.remove(step) and not step.exists()
+    assert not remove(outside, files.root()) and outside.exists()
+    assert not remove(files.root(), files.root()), "the data dir itself is never removed"
+    link = step / "link.jpg"
+    link.symlink_to(outside)
+    assert remove(link, files.root()) and outside.exists(), "a symlink goes, its target stays"
+    assert remove(step, files.root()) and not step.exists()
     again = files.step_dir("r1", "frames")
     (again / "b.jpg").write_bytes(b"x")
     assert list(files.step_dir("r1", "frames").iterdir()) == [], "a step starts empty"
@@ -52,18 +60,53 @@ def test_file_removal_stays_inside_the_data_dir(tmp_path: Path) -> None:
     [
         ("127.0.0.0/8", ["127.0.0.1", "8.8.8.8"], ["10.0.0.1", "169.254.169.254"]),
         ("10.0.0.0/8, 192.168.0.0/16", ["10.1.2.3", "192.168.1.1"], ["127.0.0.1"]),
+        ("true", ["127.0.0.1", "10.0.0.1", "8.8.8.8"], []),
+        ("", ["8.8.8.8"], ["127.0.0.1", "10.0.0.1"]),
     ],
 )
 def test_private_network_allow_list(setting: str, allowed: list[str], refused: list[str]) -> None:
-    policy = FetcherResource(allow_private_urls=setting).address_policy()
-    assert policy is not None
-    assert all(policy(ipaddress.ip_address(a)) for a in allowed)
-    assert not any(policy(ipaddress.ip_address(a)) for a in refused)
+    fetcher = resources_from_env(MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS=setting)["fetcher"]
+    allow = fetcher.allow()
+    assert all(allow.permits("host", ipaddress.ip_address(a)) for a in allowed)
+    assert not any(allow.permits("host", ipaddress.ip_address(a)) for a in refused)
 
 
-def test_private_urls_flag_values() -> None:
-    assert FetcherResource(allow_private_urls="true").limits().allow_private
-    assert FetcherResource(allow_private_urls="true").address_policy() is None
-    assert not FetcherResource(allow_private_urls="").limits().allow_private
+def test_a_bad_allow_list_names_its_variable() -> None:
+    fetcher = FetcherResource(
+        media_roots=[],
+        allow_private_urls="not a network!",
+        max_download_bytes=1,
+        download_timeout_s=1,
+        max_redirects=0,
+    )
     with pytest.raises(ValueError, match="MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS"):
-        FetcherResource(allow_private_urls="not-a-network").address_policy()
+        fetcher.allow()
+
+
+BUCKET = StorageConfig(kind="s3", bucket="media", prefix="ma/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "s3://media/ma/requests/11111111-1111-1111-1111-111111111111/original/clip.mp4",
+        "s3://media/ma/inbox/../requests/x/original/clip.mp4",
+        "s3://media/ma/inbox/%2E%2E/requests/x/audio/a.wav",
+        "s3://media/ma/other/clip.mp4",
+        "s3://media/elsewhere/inbox/clip.mp4",
+        "s3://other-bucket/ma/inbox/clip.mp4",
+        "gs://media/ma/inbox/clip.mp4",
+        "s3://media/ma/inbox//clip.mp4",
+        "s3://media/ma/inboxed/clip.mp4",
+    ],
+)
+def test_bucket_inputs_come_only_from_the_inbox(url: str) -> None:
+    with pytest.raises(StorageError) as caught:
+        inbox_key(url, BUCKET, "inbox/")
+    assert "\n" not in str(caught.value) and url in str(caught.value)
+
+
+def test_an_upload_in_the_inbox_is_read() -> None:
+    assert inbox_key("s3://media/ma/inbox/n8n/clip.mp4", BUCKET, "inbox/") == "inbox/n8n/clip.mp4"
+    gcs = StorageConfig(kind="gcs", bucket="media", prefix="")
+    assert inbox_key("gs://media/uploads/a.pdf", gcs, "uploads/") == "uploads/a.pdf"

@@ -18,24 +18,18 @@ from dagster import (
 
 from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs import media_analysis_job
-from media_analysis_dagster.ops.config import TAG_REQUEST_ID, RequestConfig
-from media_analysis_dagster.resources import (
-    CallbackResource,
-    DatabaseResource,
-    FetcherResource,
-    FileStorageResource,
-    ProvidersResource,
-)
-from media_analysis_dagster.triggers.run_sync import TAG_ROW_SYNCED
+from media_analysis_dagster.pipeline.request_config import RequestConfig
+from media_analysis_dagster.tags import TAG_REQUEST_ID, TAG_ROW_SYNCED
 from media_analysis_dagster.triggers.sensors import (
     canceled_run_sync_sensor,
-    cancellation_sensor,
     failed_run_sync_sensor,
 )
+from media_analysis_fixtures.resources import resources_from_env
 
 from .sensor_helpers import (
     create_run_for,
     new_rows,
+    sensor_named,
     sensor_resources,
     set_status,
     sync,
@@ -130,13 +124,11 @@ def _execute(
         instance=instance,
         run_config=RunConfig(ops={"register_request": RequestConfig(request_id=request_id)}),
         tags={TAG_REQUEST_ID: request_id},
-        resources={
-            "database": DatabaseResource(url=db_url),
-            "files": FileStorageResource(data_dir=str(tmp_path / "data")),
-            "fetcher": FetcherResource(media_roots=[str(tmp_path)]),
-            "providers": ProvidersResource(),
-            "callbacks": CallbackResource(),
-        },
+        resources=resources_from_env(
+            MEDIA_ANALYSIS_DATABASE_URL=db_url,
+            MEDIA_ANALYSIS_DATA_DIR=str(tmp_path / "data"),
+            MEDIA_ANALYSIS_MEDIA_ROOTS=str(tmp_path),
+        ),
         raise_on_error=False,
     )
 
@@ -199,7 +191,7 @@ def test_cancellation_sensor_cancels_queued_runs_of_cancelled_rows(
     runs = {rid: create_run_for(instance, rid) for rid in (by_hand, by_store, still_pending)}
     set_status(store, by_hand, "cancelled")  # n8n / an operator: a plain UPDATE
     store.end_request(by_store, "cancelled", "Cancelled by the user.", {"by": "n8n"})
-    tick(cancellation_sensor, instance, db_url)
+    tick(sensor_named("cancellation_sensor"), instance, db_url)
     status = {rid: instance.get_run_by_id(run.run_id).status for rid, run in runs.items()}  # type: ignore[union-attr]
     assert status == {
         by_hand: DagsterRunStatus.CANCELED,

@@ -1,4 +1,4 @@
-"""``retention_cleanup_schedule``: cron, timezone and typed run config from the environment."""
+"""``retention_cleanup_schedule``: cron, timezone and typed run config from ``Settings``."""
 
 from __future__ import annotations
 
@@ -14,14 +14,17 @@ from dagster import (
     validate_run_config,
 )
 
+from media_analysis_dagster.definitions import build_definitions
 from media_analysis_dagster.jobs.retention import retention_cleanup_job
-from media_analysis_dagster.ops.config import TAG_SOURCE
 from media_analysis_dagster.ops.retention import RetentionConfig
-from media_analysis_dagster.triggers.schedules import (
-    build_retention_schedule,
-    retention_cleanup_schedule,
-    retention_run_config,
-)
+from media_analysis_dagster.settings import load_settings
+from media_analysis_dagster.tags import TAG_SOURCE
+from media_analysis_dagster.triggers.schedules import build_retention_schedule
+
+
+def schedule_from(env: dict[str, str]) -> ScheduleDefinition:
+    r = load_settings(env).retention
+    return build_retention_schedule(r.cron, r.timezone, r.days)
 
 
 def evaluate(schedule_def: ScheduleDefinition, when: datetime | None = None) -> RunRequest:
@@ -33,7 +36,7 @@ def evaluate(schedule_def: ScheduleDefinition, when: datetime | None = None) -> 
 
 
 def test_defaults_daily_at_two_utc_and_running() -> None:
-    schedule_def = build_retention_schedule({})
+    schedule_def = schedule_from({})
     assert schedule_def.cron_schedule == "0 2 * * *"
     assert schedule_def.execution_timezone == "UTC"
     assert schedule_def.default_status == DefaultScheduleStatus.RUNNING
@@ -54,7 +57,7 @@ def test_env_overrides_cron_timezone_and_days() -> None:
         "MEDIA_ANALYSIS_RETENTION_FAILED_DAYS": "14",
         "MEDIA_ANALYSIS_RETENTION_CANCELLED_DAYS": "off",
     }
-    schedule_def = build_retention_schedule(env)
+    schedule_def = schedule_from(env)
     assert schedule_def.cron_schedule == "30 3 * * 0"
     assert schedule_def.execution_timezone == "Europe/Berlin"
     config = evaluate(schedule_def).run_config["ops"]["plan_retention"]["config"]
@@ -72,28 +75,19 @@ def test_env_overrides_cron_timezone_and_days() -> None:
         ({"MEDIA_ANALYSIS_RETENTION_TIMEZONE": "Mars/Olympus"}, "IANA timezone"),
         ({"MEDIA_ANALYSIS_RETENTION_FAILED_DAYS": "a week"}, "whole number of days"),
         ({"MEDIA_ANALYSIS_RETENTION_COMPLETED_DAYS": "0"}, "at least 1 day"),
+        ({"MEDIA_ANALYSIS_RETENTION_CRON": "every night"}, "MEDIA_ANALYSIS_RETENTION_CRON"),
     ],
 )
 def test_bad_settings_say_which_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        retention_run_config(env)
-        build_retention_schedule(env)
+        load_settings(env)
 
 
-def test_module_schedule_reads_the_process_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_project_schedule_uses_the_environment_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDIA_ANALYSIS_RETENTION_COMPLETED_DAYS", "45")
-    config = evaluate(retention_cleanup_schedule).run_config["ops"]["plan_retention"]["config"]
-    assert config["completed_days"] == 45, "days are read at every tick"
-
-
-def test_wiring_into_the_project_definitions_loads() -> None:
-    """What definitions.py should add (see the hand-off note) is loadable with its resources."""
-    from dagster import Definitions
-
-    from media_analysis_dagster.definitions import defs
-
-    merged = Definitions.merge(
-        defs, Definitions(jobs=[retention_cleanup_job], schedules=[retention_cleanup_schedule])
+    schedule_def = build_definitions(load_settings()).resolve_schedule_def(
+        "retention_cleanup_schedule"
     )
-    Definitions.validate_loadable(merged)
-    assert merged.get_job_def("retention_cleanup_job").name == "retention_cleanup_job"
+    config = evaluate(schedule_def).run_config["ops"]["plan_retention"]["config"]
+    assert config["completed_days"] == 45
+    validate_run_config(retention_cleanup_job, evaluate(schedule_def).run_config)

@@ -17,32 +17,25 @@ from dagster import (
 )
 
 from media_analysis_dagster.db.store import Store
+from media_analysis_dagster.definitions import build_definitions
 from media_analysis_dagster.jobs import media_analysis_job
-from media_analysis_dagster.ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
-from media_analysis_dagster.resources import (
-    CallbackResource,
-    DatabaseResource,
-    FetcherResource,
-    FileStorageResource,
-    ProvidersResource,
-)
+from media_analysis_dagster.settings import load_settings
+from media_analysis_dagster.tags import RUN_KEY_TAG, TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
 from media_analysis_dagster.triggers.pending_scan import scan_pending
 from media_analysis_dagster.triggers.sensors import (
-    SENSORS,
     canceled_run_sync_sensor,
-    cancellation_sensor,
     failed_run_sync_sensor,
-    pending_requests_sensor,
 )
 from media_analysis_fixtures import make_video
+from media_analysis_fixtures.resources import resources_from_env
 
 from .sensor_helpers import (
-    RUN_KEY_TAG,
     create_run_for,
     create_runs,
     end_as_cancelled,
     new_rows,
     run_requests,
+    sensor_named,
     set_status,
     set_times,
     sync,
@@ -57,7 +50,7 @@ def instance() -> Iterator[DagsterInstance]:
 
 
 def launch(instance: DagsterInstance, db_url: str) -> list:
-    return run_requests(tick(pending_requests_sensor, instance, db_url))
+    return run_requests(tick(sensor_named("pending_requests_sensor"), instance, db_url))
 
 
 def test_pending_rows_launch_once_in_creation_order(
@@ -71,7 +64,7 @@ def test_pending_rows_launch_once_in_creation_order(
     config = first.run_config["ops"]["register_request"]["config"]
     assert config["request_id"] == ids[0] and config["source_endpoint"] == "sensor"
     create_runs(instance, requests)
-    again = tick(pending_requests_sensor, instance, db_url)
+    again = tick(sensor_named("pending_requests_sensor"), instance, db_url)
     assert run_requests(again) == [] and isinstance(again[0], SkipReason)
     assert "3 in flight" in (again[0].skip_message or "")
 
@@ -118,7 +111,7 @@ def test_run_that_ended_before_claiming_waits_for_the_status_sensors(
     [rid] = new_rows(store, 1)
     [run] = create_runs(instance, launch(instance, db_url))
     event = instance.report_run_failed(run)
-    result = tick(pending_requests_sensor, instance, db_url)
+    result = tick(sensor_named("pending_requests_sensor"), instance, db_url)
     assert run_requests(result) == [] and "1 waiting" in (result[0].skip_message or "")
     sync(failed_run_sync_sensor, instance, db_url, run.run_id, event)
     assert store.get_status(rid) == "failed"
@@ -135,7 +128,7 @@ def test_row_cancelled_before_its_run_was_created_can_be_repended(
     requests = launch(instance, db_url)
     end_as_cancelled(store, rid, "Cancelled by the user.", {})
     [run] = create_runs(instance, requests)
-    tick(cancellation_sensor, instance, db_url)
+    tick(sensor_named("cancellation_sensor"), instance, db_url)
     [record] = instance.get_records_for_run(
         run.run_id, of_type=DagsterEventType.RUN_CANCELED
     ).records
@@ -208,26 +201,48 @@ def test_sensor_run_request_runs_the_job_end_to_end(
         instance=instance,
         run_config=request.run_config,
         tags={**request.tags, RUN_KEY_TAG: request.run_key or ""},
-        resources={
-            "database": DatabaseResource(url=db_url),
-            "files": FileStorageResource(data_dir=str(tmp_path / "data")),
-            "fetcher": FetcherResource(media_roots=[str(tmp_path / "media")]),
-            "providers": ProvidersResource(),
-            "callbacks": CallbackResource(),
-        },
+        resources=resources_from_env(
+            MEDIA_ANALYSIS_DATABASE_URL=db_url,
+            MEDIA_ANALYSIS_DATA_DIR=str(tmp_path / "data"),
+            MEDIA_ANALYSIS_MEDIA_ROOTS=str(tmp_path / "media"),
+        ),
     )
     assert result.success and store.get_status(rid) == "completed"
     assert launch(instance, db_url) == []
 
 
 def test_sensors_load_with_the_job_and_the_database_resource() -> None:
-    resources = {
-        "database": DatabaseResource(),
-        "files": FileStorageResource(),
-        "fetcher": FetcherResource(),
-        "providers": ProvidersResource(),
-        "callbacks": CallbackResource(),
+    defs = build_definitions(load_settings())
+    Definitions.validate_loadable(defs)
+    names = {s.name for s in defs.sensors or []}
+    assert names == {
+        "pending_requests_sensor",
+        "failed_run_sync_sensor",
+        "canceled_run_sync_sensor",
+        "cancellation_sensor",
+        "run_liveness_sensor",
+        "callback_delivery_sensor",
     }
-    Definitions.validate_loadable(
-        Definitions(jobs=[media_analysis_job], sensors=SENSORS, resources=resources)
-    )
+
+
+def test_sensor_settings_reach_the_sensors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIA_ANALYSIS_SENSOR_INTERVAL_S", "7")
+    monkeypatch.setenv("MEDIA_ANALYSIS_CANCELLATION_INTERVAL_S", "11")
+    monkeypatch.setenv("MEDIA_ANALYSIS_LIVENESS_INTERVAL_S", "13")
+    monkeypatch.setenv("MEDIA_ANALYSIS_CALLBACK_INTERVAL_S", "17")
+    defs = build_definitions(load_settings())
+    got = {
+        name: defs.resolve_sensor_def(name).minimum_interval_seconds
+        for name in (
+            "pending_requests_sensor",
+            "cancellation_sensor",
+            "run_liveness_sensor",
+            "callback_delivery_sensor",
+        )
+    }
+    assert got == {
+        "pending_requests_sensor": 7,
+        "cancellation_sensor": 11,
+        "run_liveness_sensor": 13,
+        "callback_delivery_sensor": 17,
+    }

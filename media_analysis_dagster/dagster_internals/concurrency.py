@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager, contextmanager
 
 from dagster import OpExecutionContext
 
+from media_analysis_dagster.net.backoff import backoff_delay
+
 from .private_api import InstanceConcurrencyContext
 
 
@@ -33,12 +35,13 @@ def pool_slots(
         step_key = context.get_step_execution_context().step.key
         key = f"{step_key}:{pool}:{uuid.uuid4().hex[:8]}"
         with InstanceConcurrencyContext(context.instance, context.run) as concurrency:
-            deadline, delay = time.monotonic() + max_wait_s, 0.05
+            deadline, polls = time.monotonic() + max_wait_s, 0
             while not concurrency.claim(pool, key):
                 if time.monotonic() > deadline:
                     raise PoolTimeoutError(f"no free slot in pool {pool} after {max_wait_s:.0f}s")
-                time.sleep(delay)
-                delay = min(1.0, delay * 2)
+                # Jittered, so steps waiting for the same pool do not poll in lockstep.
+                time.sleep(backoff_delay(polls, base_delay=0.05, max_delay=1.0))
+                polls += 1
             try:
                 yield
             finally:

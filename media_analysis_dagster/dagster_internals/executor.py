@@ -31,6 +31,7 @@ from typing import Any
 
 from dagster import Field, Int, executor
 
+from ..tags import TAG_RUN_WORKER
 from .private_api import (
     ActiveExecution,
     DagsterEvent,
@@ -51,11 +52,6 @@ from .private_api import (
 )
 
 _DONE = object()
-
-TAG_RUN_WORKER = "media_analysis/run_worker"
-"""``<hostname>:<pid>:<start time>`` of the process executing the run, written when execution
-starts. ``triggers/run_liveness.py`` reads it: with the default run launcher nothing else in
-Dagster notices a run worker that died together with its code server."""
 
 
 def process_start_ticks(pid: int) -> int | None:

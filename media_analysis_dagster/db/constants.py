@@ -1,4 +1,4 @@
-"""The allowed values of the seed's CHECK constraints (no SQLAlchemy import: ops use these)."""
+"""The allowed values of the CHECK constraints (no SQLAlchemy import: ops use these)."""
 
 MEDIA_TYPES = ("video", "audio", "document", "auto")
 STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
@@ -30,3 +30,5 @@ FILE_TYPES = (
 )
 STORAGE_LOCATIONS = ("local", "r2", "s3", "gcs")
 GENERATION_METHODS = ("ffmpeg", "opencv", "custom")
+# ``media_analysis_callbacks.status`` (schema/002_additions.sql), not a seed table.
+CALLBACK_STATUSES = ("pending", "delivered", "failed")

@@ -10,14 +10,14 @@ defaults behave as on PostgreSQL.
 from __future__ import annotations
 
 import logging
-import random
-import time
 import uuid
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+
+from media_analysis_dagster.net.backoff import retry_call
 
 log = logging.getLogger(__name__)
 
@@ -56,28 +56,34 @@ def build_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Eng
 def wait_until_reachable(
     engine: Engine, *, attempts: int = 6, base_delay: float = 0.5, max_delay: float = 8.0
 ) -> None:
-    """Open one connection, retrying with exponential backoff and jitter.
+    """Open one connection, retrying with ``net.backoff``'s delays (exponential, jittered).
 
     A database that restarts (or a container that is still starting) should delay a run by a
     few seconds, not fail it; a wrong password still fails after the last attempt.
     """
-    for attempt in range(1, attempts + 1):
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return
-        except OperationalError as exc:
-            if attempt == attempts:
-                raise
-            delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-            log.warning(
-                "database unreachable (attempt %d/%d): %s; retrying in %.1fs",
-                attempt,
-                attempts,
-                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
-                delay,
-            )
-            time.sleep(delay)
+
+    def ping() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def warn(attempt: int, exc: BaseException, delay: float) -> None:
+        orig = getattr(exc, "orig", None)
+        log.warning(
+            "database unreachable (attempt %d/%d): %s; retrying in %.1fs",
+            attempt,
+            attempts,
+            str(orig).strip().splitlines()[0] if orig else exc,
+            delay,
+        )
+
+    retry_call(
+        ping,
+        attempts=attempts,
+        base_delay=base_delay,
+        max_delay=max_delay,
+        retryable=(OperationalError,),
+        on_retry=warn,
+    )
 
 
 def connect_engine(

@@ -1,7 +1,9 @@
 """Apply ``schema/*.sql`` (PostgreSQL) or create the tables from the models (SQLite).
 
 The SQL files are the contract with n8n, so on PostgreSQL they, not the models, create the
-tables; they are idempotent, so ``media-analysis db init`` is safe to run again.
+tables; they are idempotent, so ``media-analysis db init`` is safe to run again (and is how a
+database made before ``002_additions.sql`` gets the added tables). Where the files are is the
+caller's to say (the CLI reads it from the settings); this package reads no environment.
 """
 
 from __future__ import annotations
@@ -10,27 +12,34 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from .. import settings
 from .models import Base
 
+# The project's ``schema/`` folder, beside the package in a checkout.
+DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
 
-def schema_dir() -> Path:
-    """``MEDIA_ANALYSIS_SCHEMA_DIR`` or the ``schema/`` folder beside the package."""
-    path = settings.schema_dir() or Path(__file__).resolve().parents[2] / "schema"
+
+def schema_dir(directory: Path | None = None) -> Path:
+    """``directory`` (default: the project's ``schema/`` folder), checked to exist."""
+    path = Path(directory) if directory is not None else DEFAULT_SCHEMA_DIR
     if not path.is_dir():
         raise FileNotFoundError(
-            f"schema directory {path} not found; set MEDIA_ANALYSIS_SCHEMA_DIR to the project's "
-            "schema/ folder"
+            f"schema directory {path} not found; point MEDIA_ANALYSIS_SCHEMA_DIR at the "
+            "project's schema/ folder"
         )
     return path
 
 
 def schema_files(directory: Path | None = None) -> list[Path]:
-    return sorted((directory or schema_dir()).glob("*.sql"))
+    """The SQL files in the order they apply (by file name: 001, 002, …)."""
+    return sorted(schema_dir(directory).glob("*.sql"))
 
 
-def init_database(engine: Engine) -> list[str]:
-    """Create the four tables; returns what was applied (file names or ``models``)."""
+def init_database(engine: Engine, directory: Path | None = None) -> list[str]:
+    """Create the tables; returns what was applied (file names, or ``models`` on SQLite).
+
+    ``directory`` holds the SQL files (default: the project's ``schema/`` folder); SQLite, the
+    embedded default, is made from the models, which hold the same tables.
+    """
     if engine.dialect.name != "postgresql":
         Base.metadata.create_all(engine)
         return ["models"]
@@ -38,7 +47,7 @@ def init_database(engine: Engine) -> list[str]:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        for path in schema_files():
+        for path in schema_files(directory):
             cursor.execute(path.read_text())
             applied.append(path.name)
         cursor.close()
@@ -55,8 +64,9 @@ def ensure_embedded_tables(engine: Engine) -> None:
     """Create the tables of the embedded SQLite database on first use (once per process).
 
     The embedded default should work without a setup step (``make dev``, a UI launch on a fresh
-    checkout); PostgreSQL is the operator's database and is initialised explicitly with
-    ``media-analysis db init`` from ``schema/``.
+    checkout), and a database made by an earlier version gets the tables added since
+    (``create_all`` creates only what is missing); PostgreSQL is the operator's database and is
+    initialised explicitly with ``media-analysis db init`` from ``schema/``.
     """
     key = str(engine.url)
     if engine.dialect.name == "sqlite" and key not in _ensured:

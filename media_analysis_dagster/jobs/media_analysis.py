@@ -1,4 +1,4 @@
-"""``media_analysis_job``: one run per request (DESIGN.md §1)."""
+"""``media_analysis_job``: one run per request (``docs/architecture.md`` §1)."""
 
 from __future__ import annotations
 

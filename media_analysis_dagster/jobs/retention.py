@@ -9,8 +9,7 @@ from __future__ import annotations
 from dagster import in_process_executor, job
 
 from ..ops.retention import delete_expired_requests, fail_stuck_requests, plan_retention
-
-MAINTENANCE_TAG = "media_analysis/maintenance"
+from ..tags import MAINTENANCE_TAG
 
 
 @job(

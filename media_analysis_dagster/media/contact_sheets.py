@@ -292,9 +292,9 @@ def thumbnail_data_url(
     min_width: int = PREVIEW_MIN_WIDTH,
     max_bytes: int = PREVIEW_MAX_BYTES,
 ) -> str:
-    """A ``data:image/jpeg;base64,…`` preview for Dagster's event log (DESIGN §9): legible, and
-    at most ``max_bytes`` characters — the JPEG quality steps down until it fits (the lowest
-    quality is kept if nothing fits)."""
+    """A ``data:image/jpeg;base64,…`` preview for Dagster's event log, which stores it with
+    every event (``docs/architecture.md``): legible, and at most ``max_bytes`` characters — the
+    JPEG quality steps down until it fits (the lowest quality is kept if nothing fits)."""
     from PIL import Image
 
     with Image.open(path) as img:

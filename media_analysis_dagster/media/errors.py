@@ -8,9 +8,10 @@ Every message is one readable sentence, because it ends up verbatim in
     ├── CorruptMediaError           zero-byte, truncated or undecodable content
     ├── MediaLimitError             over a size/duration/page/pixel limit (decompression bombs)
     ├── EncryptedDocumentError      a PDF that needs a password
-    └── SourceError                 the media could not be obtained
-        ├── ForbiddenSourceError    path outside the media roots, scheme or address not allowed
-        └── DownloadError           network failure, HTTP error, size/time/redirect limit
+    └── SourceError                 the local file could not be read
+        └── ForbiddenSourceError    a path outside the media roots
+
+Downloads fail with ``net.errors`` (``DownloadError``, ``ForbiddenAddressError``).
 """
 
 from __future__ import annotations
@@ -44,15 +45,11 @@ class EncryptedDocumentError(MediaError):
 
 
 class SourceError(MediaError):
-    hint = "Check media_url / media_path."
+    hint = "Check media_path: the file must exist and be readable."
 
 
 class ForbiddenSourceError(SourceError):
     hint = (
-        "media_path must lie inside MEDIA_ANALYSIS_MEDIA_ROOTS; media_url must be http(s) to a "
-        "public address (MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS allows private ones)."
+        "Put the file in a folder of MEDIA_ANALYSIS_MEDIA_ROOTS (or add its folder to that "
+        "variable) and give that path."
     )
-
-
-class DownloadError(SourceError):
-    hint = "The download failed; check that the URL is reachable and within the size limit."

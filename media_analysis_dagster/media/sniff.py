@@ -3,14 +3,22 @@
 ``media_type="auto"`` requests are routed by this module, so a misnamed upload (a text file called
 ``clip.mp4``) must land in the document branch instead of failing deep inside a video decoder.
 A byte-order mark is looked at first: UTF-16 text starts with ``FF FE``, which is also a valid
-MPEG audio frame sync, so BOM-marked text that decodes cleanly is text whatever else it resembles.
-Magic bytes settle most formats. Containers that can hold either audio or video (ISO BMFF with a
-generic brand, Matroska/WebM, Ogg, AVI, FLV, MPEG-PS, MPEG-TS, ASF) are opened with PyAV, which
-reads the headers (and, for FLV and MPEG-PS, the first packets) to list the streams: a real video
-stream makes it video (an attached cover picture does not count), otherwise an audio stream makes
-it audio, and a container with only subtitles or data is refused here with a clear message.
-If PyAV cannot open such a container (a truncated upload), the magic-byte guess is kept and the
-probe that follows reports the damage with a proper message.
+MPEG audio frame sync, so BOM-marked text is text whatever else it resembles. Magic bytes settle
+most formats. Containers that can hold either audio or video (ISO BMFF with a generic brand,
+Matroska/WebM, Ogg, AVI, FLV, MPEG-PS, MPEG-TS, ASF) are opened with PyAV, which reads the headers
+(and, for FLV and MPEG-PS, the first packets) to list the streams: a real video stream makes it
+video (an attached cover picture does not count), otherwise an audio stream makes it audio, and a
+container with only subtitles or data is refused here with a clear message. If PyAV cannot open
+such a container (a truncated upload), the magic-byte guess is kept and the probe that follows
+reports the damage with a proper message.
+
+Text is recognised by `text_codec`, which the document reader also uses to decode it, so a file
+is never called text here and then read with another codec. Text with a byte-order mark, and
+UTF-16 without one, are judged decoded with replacement, the way the reader decodes them: an
+unpaired surrogate (a string cut in half by a broken editor) costs one U+FFFD, not the file.
+A replacement character counts against the printable share, so bytes that only decode by being
+mostly replaced are still not text. UTF-8 without a mark is decoded strictly: invalid UTF-8 is
+the evidence that bytes are something else (Latin-1, or not text at all).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ _HEAD_BYTES = 64 * 1024
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1"}
 _TEXT_CONTROL_OK = {"\t", "\n", "\r", "\f", "\v"}
+_ASCII_SPACE = frozenset(" \t\n\r")
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _BOMS = (
     (b"\x00\x00\xfe\xff", "utf-32"),
@@ -218,19 +227,51 @@ _AUDIO_TWIN = {
 }
 
 
-def _looks_like_text(head: bytes, truncated: bool, codec: str = "utf-8-sig") -> bool:
-    """Decodes strictly in ``codec``, has no NUL, and at least 95% printable characters."""
+def _decoded(head: bytes, truncated: bool, codec: str, errors: str) -> str | None:
+    """``head`` decoded in ``codec``, or None when strict decoding fails. A prefix may end inside
+    a multi-byte character; ``final=False`` tolerates exactly that."""
     try:
-        # A prefix may end inside a multi-byte character; final=False tolerates exactly that.
-        text = codecs.getincrementaldecoder(codec)().decode(head, final=not truncated)
+        return codecs.getincrementaldecoder(codec)(errors=errors).decode(head, final=not truncated)
     except UnicodeDecodeError:
-        return False
-    if "\x00" in text:
+        return None
+
+
+def _is_text(text: str | None) -> bool:
+    """No NUL and at least 95% printable characters; a U+FFFD replacement is not printable."""
+    if text is None or "\x00" in text:
         return False
     if not text.strip():
         return bool(text)
-    printable = sum(1 for ch in text if ch.isprintable() or ch in _TEXT_CONTROL_OK)
+    printable = sum(
+        1 for ch in text if (ch.isprintable() and ch != "\ufffd") or ch in _TEXT_CONTROL_OK
+    )
     return printable >= 0.95 * len(text)
+
+
+def _unmarked_utf16(head: bytes, truncated: bool) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``head`` (no byte-order mark) reads as text in it.
+
+    Read in the wrong byte order, or from 8-bit text, most pairs of bytes are CJK ideographs,
+    which are printable too; so the text must also hold an ASCII space or line break, which
+    only the right byte order of real UTF-16 text yields (``20 00`` / ``00 20``)."""
+    for codec in ("utf-16-le", "utf-16-be"):
+        text = _decoded(head, truncated, codec, "replace")
+        if text is not None and _is_text(text) and not _ASCII_SPACE.isdisjoint(text):
+            return codec
+    return None
+
+
+def text_codec(head: bytes, truncated: bool = False) -> str | None:
+    """The codec that reads ``head`` (the first bytes of a file; ``truncated`` when more follow)
+    as text, or None when it is not text: the one a byte-order mark names (which consumes the
+    mark), else UTF-8, else UTF-16 without a mark."""
+    head, truncated = head[:_HEAD_BYTES], truncated or len(head) > _HEAD_BYTES
+    marked = bom_encoding(head)
+    if marked is not None:
+        return marked if _is_text(_decoded(head, truncated, marked, "replace")) else None
+    if _is_text(_decoded(head, truncated, "utf-8", "strict")):
+        return "utf-8"
+    return _unmarked_utf16(head, truncated)
 
 
 def sniff(path: str | os.PathLike[str]) -> Sniffed:
@@ -244,12 +285,11 @@ def sniff(path: str | os.PathLike[str]) -> Sniffed:
     with open(path, "rb") as handle:
         head = handle.read(_HEAD_BYTES)
     truncated = size > len(head)
-    codec = bom_encoding(head)
-    if codec is not None and _looks_like_text(head, truncated, codec):
+    if bom_encoding(head) is not None and text_codec(head, truncated) is not None:
         return Sniffed(mime_type="text/plain", media_type="document")
     mime, ambiguous = _magic(head)
     if ambiguous:
         return _route_container(path, mime)
-    if mime == "application/octet-stream" and _looks_like_text(head, truncated):
+    if mime == "application/octet-stream" and text_codec(head, truncated) is not None:
         mime = "text/plain"
     return Sniffed(mime_type=mime, media_type=_media_type(mime))

@@ -5,25 +5,22 @@ Provider failures never fail the step: every attempt is returned and ends up in
 carries ``metadata.task`` (the mapping key), which is what a re-executed step replaces.
 """
 
-import time
-from typing import TYPE_CHECKING, Any
-
 from dagster import DynamicOut, DynamicOutput, MetadataValue, OpExecutionContext, Output, op
 
 from ..contracts import Branch, FetchedMedia, PlannedTask, RequestSpec, TaskOutcome
-from ..errors import describe
-from ..providers.base import AnalysisTask
+from ..pipeline.analysis import run_task
+from ..pipeline.budget import StoreBudget
+from ..pipeline.planning import plan_tasks
+from ..pipeline.pools import pooled
+from ..pipeline.rows import file_row, result_row
+from ..pipeline.steps import (
+    STEP_OUTPUTS,
+    materialize,
+    readable_failures,
+    resume_if_reexecution,
+    write_step_files,
+)
 from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
-from . import cache
-from .budget import StoreBudget
-from .common import STEP_OUTPUTS, materialize, readable_failures, resume_if_reexecution
-from .planning import plan_tasks
-from .pools import pooled
-from .to_rows import file_row, result_row
-
-if TYPE_CHECKING:
-    from ..db.store import Store
-    from ..providers.chain import Budget
 
 
 @op(out=DynamicOut(PlannedTask), description="Decide which analyses apply; one mapped step each.")
@@ -47,66 +44,6 @@ def plan_analyses(
         yield DynamicOutput(
             p, mapping_key=p.key, metadata={"kind": p.kind, "result_type": p.result_type}
         )
-
-
-def _internal(task: AnalysisTask, providers: ProvidersResource) -> tuple[list, list]:
-    from ..providers.chain import Attempt
-
-    started = time.monotonic()
-    try:
-        results = providers.registry()["internal"].analyze_all(task)
-        status, error = "success", None
-    except Exception as exc:  # one offline analysis failing must not sink the others
-        results, status, error = [], "error", describe(exc)
-    ms = int((time.monotonic() - started) * 1000)
-    kind = None if error is None else "InternalAnalysisError"
-    return results, [
-        Attempt("internal", task.result_type, "internal-v1", status, ms, 0.0, kind, error)
-    ]
-
-
-def run_task(
-    planned: PlannedTask,
-    providers: ProvidersResource,
-    budget: "Budget | None",
-    context: OpExecutionContext | None = None,
-    local: Any = None,
-    store: "Store | None" = None,
-) -> TaskOutcome:
-    """Run one planned task: the internal provider, or the result type's fallback chain
-    (its paid calls reserve their most possible cost from ``budget`` before they are made).
-    With a ``store``, a chain task first looks in the analysis cache (``ops/cache.py``)."""
-    from ..providers.chain import run_chain
-
-    task = planned.resolved(local)
-    if planned.kind == "internal":
-        results, attempts = _internal(task, providers)
-        tried = [a.to_dict() for a in attempts]
-    else:
-        requested = list(planned.providers) if planned.providers else None
-        chain = providers.chain(task.result_type, requested)
-        hit = None
-        if store is not None and planned.use_cache:
-            max_age = providers.cache_max_age_s
-            hit = cache.lookup(store, task, planned.cache_key, chain, max_age)
-        if hit is not None:
-            results, tried = hit
-        else:
-            outcome = run_chain(
-                task,
-                pooled(chain, context) if context is not None else chain,
-                budget=budget,
-                retry_kwargs=providers.retry_kwargs(),
-            )
-            results = cache.keyed([outcome.result] if outcome.result else [], planned.cache_key)
-            tried = [a.to_dict() for a in outcome.attempts]
-    return TaskOutcome(
-        planned.key,
-        task.result_type,
-        planned.kind,
-        tuple(results),
-        tuple({**a, "task": planned.key} for a in tried),
-    )
 
 
 def _metadata(outcome: TaskOutcome) -> dict:
@@ -154,9 +91,9 @@ def store_subtitles(
             path.write_text(text, encoding="utf-8")
             mime = "application/x-subrip" if ext == "srt" else "text/vtt"
             refs.append(files.stored(path, mime_type=mime))
-    rows = [file_row(ref, "transcription") for ref in refs]
-    database.store.replace_rows(request_id, file_types=["transcription"], files=rows)
-    materialize(context, "media_files", request_id, file_type="transcription", rows=len(rows))
+    write_step_files(
+        context, database.store, request_id, [file_row(r, "transcription") for r in refs]
+    )
 
 
 @op(description="Run one analysis task (internal facts, or a provider fallback chain).")
@@ -168,12 +105,19 @@ def analyze(
     providers: ProvidersResource,
     files: FileStorageResource,
 ) -> Output[TaskOutcome]:
-    request_id = planned.task.request_id
-    resume_if_reexecution(context, database.store, request_id)
-    budget = StoreBudget(database.store, request_id, providers.budget_usd)
-    outcome = run_task(planned, providers, budget, context, files.local_copy, database.store)
+    request_id, store = planned.task.request_id, database.store
+    resume_if_reexecution(context, store, request_id)
+    budget = StoreBudget(store, request_id, providers.budget_usd)
+    outcome = run_task(
+        planned,
+        providers,
+        budget,
+        pooled=lambda chain: pooled(chain, context),
+        local=files.local_copy,
+        store=store,
+    )
     rows = [result_row(r, outcome.key) for r in outcome.results]
-    database.store.replace_rows(request_id, result_tasks=[outcome.key], results=rows)
+    store.replace_rows(request_id, result_tasks=[outcome.key], results=rows)
     materialize(context, "media_analysis_results", request_id, task=outcome.key, rows=len(rows))
     if outcome.result_type == "transcription":
         store_subtitles(context, database, files, request_id, outcome)

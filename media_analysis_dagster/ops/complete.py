@@ -1,86 +1,27 @@
 """``aggregate`` (one summary over every result) and ``complete_request``."""
 
-from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Any
-
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..contracts import (
     AnalysisSummary,
     Branch,
     CompletedRequest,
-    DocumentText,
     FetchedMedia,
     RequestSpec,
     TaskOutcome,
 )
-from ..errors import NothingProducedError
-from ..providers.base import ProviderResult
+from ..pipeline.analysis import results_of, summarize, summary_of
+from ..pipeline.budget import StoreBudget
+from ..pipeline.callbacks import record_end
+from ..pipeline.pools import pooled
+from ..pipeline.rows import result_row
+from ..pipeline.steps import materialize, readable_failures, resume_if_reexecution
 from ..resources import (
     CallbackResource,
     DatabaseResource,
     FileStorageResource,
     ProvidersResource,
 )
-from .budget import StoreBudget
-from .common import materialize, readable_failures, resume_if_reexecution
-from .planning import build_task
-from .pools import pooled
-from .to_rows import result_row
-
-if TYPE_CHECKING:
-    from ..providers.chain import Budget
-
-
-def costs(attempts: list[dict[str, Any]]) -> dict[str, Any]:
-    per: dict[str, float] = {}
-    for a in attempts:
-        per[a["provider"]] = round(per.get(a["provider"], 0.0) + float(a.get("cost_usd") or 0), 6)
-    return {**per, "total": round(sum(per.values()), 6), "currency": "USD"}
-
-
-def mean_confidence(results: list[ProviderResult]) -> float | None:
-    """Mean confidence of the results that have one; None when none does."""
-    values = [r.confidence for r in results if r.confidence is not None]
-    return round(sum(values) / len(values), 4) if values else None
-
-
-def summarize(
-    request: RequestSpec,
-    media: FetchedMedia,
-    branches: list[Branch],
-    results: list[ProviderResult],
-    providers: ProvidersResource,
-    budget: "Budget | None",
-    context: OpExecutionContext,
-    files: FileStorageResource,
-) -> tuple[ProviderResult | None, list[dict[str, Any]]]:
-    """Run the summary fallback chain over every result; ``(summary, attempts)``."""
-    from ..providers.chain import run_chain
-
-    task = build_task(request, media, branches, "summary", files.local_copy)
-    doc = next((b for b in branches if isinstance(b, DocumentText)), None)
-    task = replace(
-        task,
-        document_text=files.local_copy(doc.text).read_text(encoding="utf-8") if doc else None,
-        prior_results=tuple(
-            {
-                "result_type": r.result_type,
-                "provider": r.provider,
-                "content": r.content,
-                "content_json": r.content_json,
-            }
-            for r in results
-        ),
-    )
-    chain = pooled(providers.chain("summary", list(request.providers or []) or None), context)
-    outcome = run_chain(
-        task,
-        chain,
-        budget=budget,
-        retry_kwargs=providers.retry_kwargs(),
-    )
-    return outcome.result, [{**a.to_dict(), "task": "summary"} for a in outcome.attempts]
 
 
 @op(description="Write one summary over all results (summary fallback chain).")
@@ -97,31 +38,21 @@ def aggregate(
 ) -> Output[AnalysisSummary]:
     rid, store = request.request_id, database.store
     resume_if_reexecution(context, store, rid)
-    results = [r for o in outcomes for r in o.results]
-    attempts = [a for o in outcomes for a in o.attempts]
-    if not results:
-        raise NothingProducedError(
-            f"No analysis produced a result for request {rid}: "
-            + "; ".join(f"{a['provider']} {a['result_type']}: {a['error']}" for a in attempts)
-        )
-    budget = StoreBudget(store, rid, providers.budget_usd)
-    summary, tried = summarize(request, media, branches, results, providers, budget, context, files)
-    attempts += tried
+    results = results_of(rid, outcomes)
+    summary, tried = summarize(
+        request,
+        media,
+        branches,
+        results,
+        providers,
+        StoreBudget(store, rid, providers.budget_usd),
+        pooled=lambda chain: pooled(chain, context),
+        local=files.local_copy,
+    )
     if summary is not None:
         store.replace_rows(rid, result_tasks=["summary"], results=[result_row(summary, "summary")])
         materialize(context, "media_analysis_results", rid, result_types="summary")
-    missing = sorted({o.key for o in outcomes if not o.results}) + ([] if summary else ["summary"])
-    value = AnalysisSummary(
-        provider_chain=tuple(attempts),
-        api_costs=costs(attempts),
-        confidence=mean_confidence(results),
-        provider_errors=tuple(a for a in attempts if a["status"] != "success"),
-        missing_result_types=tuple(missing),
-        result_types=tuple(
-            sorted({r.result_type for r in results} | ({"summary"} if summary else set()))
-        ),
-        summary=summary.content if summary else None,
-    )
+    value = summary_of(outcomes, summary, tried)
     return Output(
         value,
         metadata={
@@ -164,14 +95,10 @@ def complete_request(
     if not done:
         context.log.warning(f"request {rid} is {status}; it was not marked completed")
     materialize(context, "media_analysis_requests", rid, status=status)
-    delivered = callbacks.notify(store, rid, context.run, files) if done else None
-    if delivered is not None:
-        context.log.info(f"callback for request {rid}: {delivered}")
-    return Output(
-        CompletedRequest(rid, status),
-        metadata={
-            "request_id": rid,
-            "status": str(status),
-            "callback": MetadataValue.json(asdict(delivered) if delivered else {}),
-        },
-    )
+    metadata: dict = {"request_id": rid, "status": str(status)}
+    if done:
+        queued = record_end(store, rid, context.run, files.reader_url, callbacks.ui_base_url)
+        if queued is not None:
+            context.log.info(f"callback queued for request {rid}: {queued}")
+            metadata["callback"] = MetadataValue.text(f"queued ({queued})")
+    return Output(CompletedRequest(rid, status), metadata=metadata)

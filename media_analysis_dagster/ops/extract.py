@@ -5,9 +5,9 @@ import time
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..contracts import AudioTrack, DocumentText, FetchedMedia, RequestSpec
+from ..pipeline.rows import file_row
+from ..pipeline.steps import begin_file_step, readable_failures, write_step_files
 from ..resources import DatabaseResource, FileStorageResource
-from .common import begin_file_step, materialize, readable_failures
-from .to_rows import file_row
 
 
 @op(description="Decode the first audio track to 16 kHz mono WAV for analysis/transcription.")
@@ -26,8 +26,7 @@ def extract_audio(
     info = extract_wav(files.local_copy(audio.original), out, sample_rate=16000)
     ref = files.stored(out, mime_type="audio/wav")
     row = file_row(ref, "audio", duration_seconds=info.duration)
-    database.store.replace_rows(rid, file_types=["audio"], files=[row])
-    materialize(context, "media_files", rid, file_type="audio", path=ref.key)
+    write_step_files(context, database.store, rid, [row], path=ref.key)
     return Output(
         AudioTrack(rid, ref, info, audio.audio),
         metadata={
@@ -62,8 +61,7 @@ def extract_document(
         file_row(ref, "preview", sequence_order=i, width=info.width, height=info.height)
         for i, ref in enumerate(images)
     ]
-    database.store.replace_rows(rid, file_types=["document", "preview"], files=rows)
-    materialize(context, "media_files", rid, file_type="document", rows=len(rows))
+    write_step_files(context, database.store, rid, rows)
     return Output(
         DocumentText(rid, info, text, images),
         metadata={

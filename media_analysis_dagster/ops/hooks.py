@@ -1,8 +1,8 @@
 """Failure handling: the request row ends ``failed`` with a reason the moment a step fails.
 
 A step that fails removes the files it half-wrote (its own folder and rows). When the input
-itself is bad (a ``MediaError``), nothing of the request is worth keeping, so all its files and
-file rows go. A run that fails because the row was not pending never touches the row.
+itself is bad (``pipeline.steps.BAD_INPUT``), nothing of the request is worth keeping, so all its
+files and file rows go. A run that fails because the row was not pending never touches the row.
 """
 
 from typing import Any
@@ -10,8 +10,8 @@ from typing import Any
 from dagster import HookContext, failure_hook
 
 from ..errors import RequestStateError, describe, error_details
-from ..media.errors import MediaError
-from .common import STEP_OUTPUTS, original_error, run_request_id
+from ..pipeline.callbacks import record_end
+from ..pipeline.steps import BAD_INPUT, STEP_OUTPUTS, original_error, run_request_id
 
 ALL_FILE_TYPES = sorted({t for _, types in STEP_OUTPUTS.values() for t in types})
 
@@ -34,17 +34,18 @@ def mark_request_failed(context: HookContext) -> None:
     if store.fail_request(request_id, describe(exc), details):
         context.log.error(f"request {request_id} marked failed: {describe(exc)}")
         run = context.instance.get_run_by_id(context.run_id)
-        delivered = context.resources.callbacks.notify(store, request_id, run, files)
-        if delivered is not None:
-            context.log.info(f"callback for request {request_id}: {delivered}")
+        callbacks = context.resources.callbacks
+        queued = record_end(store, request_id, run, files.reader_url, callbacks.ui_base_url)
+        if queued is not None:
+            context.log.info(f"callback queued for request {request_id}: {queued}")
 
 
 def _remove_files(
     store: Any, files: Any, request_id: str, op_name: str, exc: BaseException
 ) -> None:
     """Bad input: nothing of the request is worth keeping. Otherwise: what the step half-wrote.
-    (With object storage, the run's scratch goes when the run ends: ``FileStorageResource``.)"""
-    if isinstance(exc, MediaError):
+    (A run's scratch goes when the run ends: ``FileStorageResource``.)"""
+    if isinstance(exc, BAD_INPUT):
         store.replace_rows(request_id, file_types=ALL_FILE_TYPES, replace_sheets=True)
         files.discard_request(request_id)
     elif op_name in STEP_OUTPUTS:

@@ -9,10 +9,11 @@ from ..contracts import RequestSpec
 from ..db.constants import MEDIA_TYPES
 from ..db.store import Store
 from ..errors import InvalidRequestError, RequestNotFoundError, RequestNotPendingError
+from ..pipeline.request_config import RequestConfig
+from ..pipeline.request_options import request_spec
+from ..pipeline.steps import materialize, media_label, readable_failures, tag_run
 from ..resources import DatabaseResource
-from .common import materialize, readable_failures, tag_run
-from .config import TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
-from .request_options import request_spec
+from ..tags import TAG_REQUEST_ID, TAG_SOURCE
 
 
 def _validate(config: RequestConfig) -> None:
@@ -72,7 +73,8 @@ def register_request(
     claimed = request_id is not None
     row = _claim(store, request_id, reexecution) if request_id else _create(store, config, source)
     request_id = str(row["request_id"])
-    tag_run(context, request_id, row["media_type"], source)
+    media = media_label(row.get("media_url"), row.get("media_path"))
+    tag_run(context, request_id, row["media_type"], source, media)
     if not row.get("media_url") and not row.get("media_path"):
         raise InvalidRequestError(f"Request {request_id} has neither media_url nor media_path.")
     spec = request_spec(config, row)

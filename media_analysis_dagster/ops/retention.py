@@ -14,8 +14,9 @@ from typing import Any
 from dagster import Config, OpExecutionContext, Output, op
 from pydantic import Field
 
+from ..pipeline.callbacks import record_end
+from ..pipeline.cleanup import delete_files, finished_run_ids, plan_files, request_run_verdict
 from ..resources import CallbackResource, DatabaseResource, FileStorageResource
-from .cleanup import delete_files, finished_run_ids, plan_files, request_run_verdict
 
 STATUS_DAYS = {
     "completed": "completed_days",
@@ -94,6 +95,7 @@ def fail_stuck_requests(
     context: OpExecutionContext,
     plan: RetentionPlan,
     database: DatabaseResource,
+    files: FileStorageResource,
     callbacks: CallbackResource,
 ) -> Output[dict[str, int]]:
     counts: Counter[str] = Counter(stuck_requests_failed=0, stuck_requests_left_alone=0)
@@ -129,7 +131,7 @@ def fail_stuck_requests(
                     continue  # it left processing meanwhile; it is no longer in the result set
                 context.log.warning(f"request {rid}: {message}")
                 run = context.instance.get_run_by_id(verdict.run_id) if verdict.run_id else None
-                callbacks.notify(store, rid, run)
+                record_end(store, rid, run, files.reader_url, callbacks.ui_base_url)
             counts["stuck_requests_failed"] += 1
     else:
         context.log.warning(f"stopped after {plan.max_batches} batches; next run continues")
@@ -167,14 +169,14 @@ def _delete_request_files(
             counts["objects_deleted"] += _delete_objects(files, rid, dry_run)
         # Object keys are relative; only absolute paths are files of the local storage.
         local = [p for p in request_paths if Path(p).is_absolute()]
-        found = plan_files(files, rid, local)
+        found = plan_files(files.root(), rid, local)
         for path in found.outside:
             context.log.warning(
                 f"request {rid}: {path} is outside {files.root() / 'requests'}; left alone"
             )
         counts["paths_skipped_outside_data_dir"] += len(found.outside)
         deleted_files, freed = (
-            (len(found.files), found.size) if dry_run else delete_files(files, found)
+            (len(found.files), found.size) if dry_run else delete_files(files.root(), found)
         )
         counts["files_deleted"] += deleted_files
         counts["bytes_freed"] += freed

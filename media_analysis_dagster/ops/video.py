@@ -8,9 +8,9 @@ from typing import Any
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..contracts import ContactSheets, FetchedMedia, RequestSpec, SheetRef, VideoFrames
-from ..resources import DatabaseResource, FileStorageResource
-from .common import begin_file_step, materialize, readable_failures
-from .to_rows import frame_rows, sheet_rows
+from ..pipeline.rows import frame_rows, sheet_rows
+from ..pipeline.steps import begin_file_step, readable_failures, write_step_files
+from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
 
 
 @op(
@@ -24,6 +24,7 @@ def extract_frames(
     video: FetchedMedia,
     database: DatabaseResource,
     files: FileStorageResource,
+    providers: ProvidersResource,
 ) -> Output[VideoFrames]:
     from ..media.frames import extract_frames as extract
 
@@ -32,23 +33,22 @@ def extract_frames(
     assert video.video is not None, "fetch_media routes only probed videos here"
     local = files.local_copy(video.original)
     scenes = None
-    if request.scene_aware:
+    if request.scene_aware:  # detected once: the scene_detection analysis reuses them
         from ..media.scenes import detect_scenes_and_motion
 
-        scenes = detect_scenes_and_motion(local).cut_times
+        scenes = detect_scenes_and_motion(local, threshold=providers.scene_threshold)
     frames = extract(
         local,
         out_dir,
         count=request.frame_count,
         accurate=request.accurate_frames,
         info=video.video,
-        scenes=scenes,
+        scenes=list(scenes.cut_times) if scenes else None,
     )
     refs = tuple(files.stored(f.path, mime_type="image/jpeg") for f in frames)
-    database.store.replace_rows(rid, file_types=["frame"], files=frame_rows(frames, refs))
-    materialize(context, "media_files", rid, file_type="frame", rows=len(refs))
+    write_step_files(context, database.store, rid, frame_rows(frames, refs))
     value = VideoFrames(
-        rid, video.video, video.file_name, tuple(frames), refs, request.accurate_frames
+        rid, video.video, video.file_name, tuple(frames), refs, request.accurate_frames, scenes
     )
     return Output(
         value,
@@ -57,7 +57,7 @@ def extract_frames(
             "keyframes_used": sum(f.keyframe for f in frames),
             "extract_ms": int((time.monotonic() - started) * 1000),
             "timestamps": MetadataValue.json([round(f.pts_time, 3) for f in frames]),
-            "scene_starts": MetadataValue.json(scenes if scenes is not None else []),
+            "scene_starts": MetadataValue.json(list(scenes.cut_times) if scenes else []),
             "chosen_because": MetadataValue.json(
                 [f.selection.reason if f.selection else "nearest" for f in frames]
             ),
@@ -116,17 +116,7 @@ def build_contact_sheets(
     made = _layout(request, frames, files, out_dir)
     refs = [files.stored(s.path, mime_type="image/jpeg") for s in made]
     file_rows, rows = sheet_rows(made, refs)
-    ids = database.store.replace_rows(
-        rid, file_types=["contact_sheet"], replace_sheets=True, files=file_rows, sheets=rows
-    )
-    materialize(context, "media_files", rid, file_type="contact_sheet", rows=len(made))
-    materialize(
-        context,
-        "contact_sheets",
-        rid,
-        rows=len(made),
-        contact_sheet_ids=MetadataValue.json(ids["contact_sheets"]),
-    )
+    write_step_files(context, database.store, rid, file_rows, sheets=rows)
     refs_by_sheet = zip(refs, made, strict=True)
     sheets = tuple(SheetRef(r, s.sheet_number, tuple(s.frame_indexes)) for r, s in refs_by_sheet)
     value = ContactSheets(rid, frames, sheets)

@@ -8,7 +8,10 @@ can be handed to any provider and logged. ``analyze`` raises ``ProviderError`` s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..media.scenes import SceneMotionResult
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class AnalysisTask:
     facts: dict[str, Any] = field(default_factory=dict)
     prior_results: tuple[dict[str, Any], ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    scenes: SceneMotionResult | None = None  # already detected (scene_aware frames)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,10 +63,25 @@ class ProviderResult:
 
 
 class Provider(Protocol):
-    """What the registry hands to ``analyze``."""
+    """What the registry hands to ``analyze``: everything the fallback chain, the budget, the
+    analysis cache and the provider pools ask of a provider, so none of them guesses with
+    ``getattr``."""
 
     name: str
+    paid: bool  # a paid call reserves its most possible cost from the budget first
 
     def supports(self, result_type: str, media_type: str) -> bool: ...
 
+    def model_for(self, result_type: str) -> str | None:
+        """The model that answers ``result_type`` (recorded, and part of the cache match)."""
+        ...
+
+    def estimate_cost(self, task: AnalysisTask) -> float | None:
+        """The most the call can cost in USD; None when it cannot be bounded in advance."""
+        ...
+
     def analyze(self, task: AnalysisTask) -> ProviderResult: ...
+
+    def close(self) -> None:
+        """Release clients and connections (the run ended)."""
+        ...

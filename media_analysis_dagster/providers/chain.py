@@ -48,7 +48,7 @@ class Budget(Protocol):
     ``reserve`` must be atomic against every other caller (other threads, other runs of the same
     request): it grants ``amount`` only if spent + held + amount stays within ``max_usd``.
     ``settle`` replaces a granted reservation by what the call actually cost (0.0 when it
-    failed). The store-backed one is ``ops.budget.StoreBudget``; providers know no database.
+    failed). The store-backed one is ``pipeline.budget.StoreBudget``; providers know no database.
     """
 
     @property
@@ -123,20 +123,6 @@ class ChainOutcome:
         return round(sum(a.cost_usd for a in self.attempts), 8)
 
 
-def _is_paid(provider: Provider) -> bool:
-    return bool(getattr(provider, "paid", provider.name != "internal"))
-
-
-def _model(provider: Provider, result_type: str) -> str | None:
-    model_for = getattr(provider, "model_for", None)
-    return model_for(result_type) if callable(model_for) else None
-
-
-def _estimate(provider: Provider, task: AnalysisTask) -> float | None:
-    estimate = getattr(provider, "estimate_cost", None)
-    return estimate(task) if callable(estimate) else None
-
-
 def _skip(attempt: Attempt, reason: str) -> None:
     attempt.status, attempt.error_type = "skipped", "BudgetExceededError"
     attempt.error = f"{reason}; paid call not made"
@@ -152,10 +138,10 @@ def _reserve(
     nothing for it is exactly how a cap gets overrun.
     """
     cap = budget.max_usd if budget is not None else None
-    if budget is None or cap is None or not _is_paid(provider):
+    if budget is None or cap is None or not provider.paid:
         return True, None
     try:
-        estimate = _estimate(provider, task)
+        estimate = provider.estimate_cost(task)
     except Exception as exc:  # an unreadable image: the call would fail the same way
         attempt.status, attempt.error_type = "error", type(exc).__name__
         attempt.error = f"could not bound the cost of the call: {exc}"[:400]
@@ -197,7 +183,7 @@ def run_chain(
     for provider in providers:
         if not provider.supports(task.result_type, task.media_type):
             continue
-        attempt = Attempt(provider.name, task.result_type, _model(provider, task.result_type), "")
+        attempt = Attempt(provider.name, task.result_type, provider.model_for(task.result_type), "")
         outcome.attempts.append(attempt)
         go, reservation = _reserve(budget, provider, task, attempt)
         if not go:

@@ -3,8 +3,10 @@
 The v7 call is ``client.listen.v1.media.transcribe_file(request=<bytes>, model=…, …)``,
 ``POST {environment.base}/v1/listen``; the base URL is moved with a
 ``DeepgramClientEnvironment`` (tests and ``DEEPGRAM_BASE_URL``). The SDK's retries are off
-(``max_retries=0``) so only the chain retries. Deepgram returns word timings, utterances and
-paragraphs in one call, which is why it leads the transcription chain.
+(``max_retries=0``) so only the chain retries. Its HTTP client is
+``net.clients.sdk_http_client``: ``timeout_s`` is the total time of one call and
+``max_response_bytes`` caps the answer, however a server sends it. Deepgram returns word
+timings, utterances and paragraphs in one call, which is why it leads the transcription chain.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from media_analysis_dagster.net.backoff import parse_retry_after
 
 from .base import AnalysisTask, ProviderResult
 from .errors import (
@@ -30,7 +34,6 @@ from .errors import (
     scrub,
 )
 from .pricing import PriceOverrides, audio_cost_bound, cost_for, is_priced
-from .retry import parse_retry_after
 from .specs import DEEPGRAM, MEDIA_FOR_RESULT, ProviderSpec
 
 # Option name -> default. ``detect_language`` is dropped when a language is given.
@@ -89,6 +92,7 @@ class DeepgramProvider:
         base_url: str | None = None,
         model: str | None = None,
         timeout_s: float = 120.0,
+        max_response_bytes: int = 64 * 1024**2,
         price_overrides: PriceOverrides | None = None,
         spec: ProviderSpec = DEEPGRAM,
     ) -> None:
@@ -97,6 +101,7 @@ class DeepgramProvider:
         self.spec = spec.with_models({"transcription": model} if model else None)
         self.base_url = (base_url or spec.base_url).rstrip("/")
         self.timeout_s = timeout_s
+        self.max_response_bytes = max_response_bytes
         self.price_overrides = price_overrides
         self._api_key = api_key  # never logged, returned or put in a repr
         self._client: Any = None
@@ -118,15 +123,20 @@ class DeepgramProvider:
                 from deepgram import DeepgramClient
                 from deepgram.environment import DeepgramClientEnvironment
 
+                from media_analysis_dagster.net.clients import sdk_http_client
+
                 parts = urlsplit(self.base_url)
                 ws = parts._replace(scheme="wss" if parts.scheme == "https" else "ws").geturl()
                 env = DeepgramClientEnvironment(
                     base=self.base_url, production=ws, agent=ws, agent_rest=self.base_url
                 )
-                import httpx
-
-                # Our own httpx client, so ``close()`` can release its connections.
-                self._http = httpx.Client(timeout=self.timeout_s, follow_redirects=True)
+                # Our own HTTP client: one deadline per call, a byte cap, and ``close()`` can
+                # release its connections.
+                self._http = sdk_http_client(
+                    deadline_s=self.timeout_s,
+                    connect_timeout_s=min(10.0, self.timeout_s),
+                    max_response_bytes=self.max_response_bytes,
+                )
                 self._client = DeepgramClient(
                     api_key=self._api_key,
                     environment=env,

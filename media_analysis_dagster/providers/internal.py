@@ -13,20 +13,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..media.scenes import DEFAULT_THRESHOLD
 from .base import AnalysisTask, ProviderResult
 
 MODEL = "internal-v1"
+PLANNED_TASKS: dict[str, tuple[str, ...]] = {
+    "video": ("metadata_extraction", "scene_detection", "face_detection", "audio_analysis"),
+    "audio": ("metadata_extraction", "audio_analysis"),
+    "document": ("metadata_extraction", "text_analysis"),
+}
+"""The offline analyses planned for each media type, one mapped step each (the one list
+``pipeline/planning.py`` plans from). ``scene_detection`` also yields ``motion_analysis`` (one
+decode), and ``summary`` runs in ``aggregate``."""
+
 _BY_MEDIA = {
-    "video": {
-        "metadata_extraction",
-        "scene_detection",
-        "motion_analysis",
-        "face_detection",
-        "audio_analysis",
-        "summary",
-    },
-    "audio": {"metadata_extraction", "audio_analysis", "summary"},
-    "document": {"metadata_extraction", "text_analysis", "summary"},
+    media: {*tasks, "summary"} | ({"motion_analysis"} if "scene_detection" in tasks else set())
+    for media, tasks in PLANNED_TASKS.items()
 }
 
 
@@ -48,10 +50,11 @@ class InternalProvider:
     model is installed) answers ``transcription`` as the last link of its fallback chain."""
 
     name = "internal"
-    scene_threshold: float = 20.0
+    paid = False
 
-    def __init__(self, speech: Any = None) -> None:
+    def __init__(self, speech: Any = None, scene_threshold: float = DEFAULT_THRESHOLD) -> None:
         self.speech = speech
+        self.scene_threshold = scene_threshold
 
     def supports(self, result_type: str, media_type: str) -> bool:
         if result_type == "transcription":
@@ -62,6 +65,9 @@ class InternalProvider:
         if result_type == "transcription" and self.speech is not None:
             return self.speech.model_for(result_type)  # type: ignore[no-any-return]
         return MODEL
+
+    def estimate_cost(self, task: AnalysisTask) -> float | None:
+        return 0.0
 
     def close(self) -> None:
         """Nothing to release: a loaded speech model stays cached for the process."""
@@ -117,9 +123,12 @@ class InternalProvider:
         return [_result("metadata_extraction", "; ".join(parts) + ".", dict(facts))]
 
     def _scenes_and_motion(self, task: AnalysisTask) -> list[ProviderResult]:
+        """The scenes ``extract_frames`` already detected (``scene_aware``), else one pass now."""
         from ..media.scenes import detect_scenes_and_motion
 
-        res = detect_scenes_and_motion(task.original_path or "", threshold=self.scene_threshold)
+        res = task.scenes or detect_scenes_and_motion(
+            task.original_path or "", threshold=self.scene_threshold
+        )
         cuts = [round(t, 3) for t in res.cut_times]
         confidence = None
         if res.scores:

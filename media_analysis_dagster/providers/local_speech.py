@@ -20,8 +20,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..media.errors import MediaError
-from ..media.speech import SpeechModelError, default_model, model_label, transcribe_wav
-from ..media.subtitles import to_srt, to_vtt
+from ..media.speech import (
+    SpeechModelError,
+    default_model,
+    model_label,
+    to_srt,
+    to_vtt,
+    transcribe_wav,
+)
 from .base import AnalysisTask, ProviderResult
 from .errors import BadRequestError, UnsupportedTaskError
 from .specs import MEDIA_FOR_RESULT
@@ -70,6 +76,12 @@ class LocalSpeechProvider:
             and result_type == "transcription"
             and media_type in MEDIA_FOR_RESULT["transcription"]
         )
+
+    def estimate_cost(self, task: AnalysisTask) -> float | None:
+        return 0.0  # offline
+
+    def close(self) -> None:
+        """A loaded model stays cached for the process (``media.speech.unload_models``)."""
 
     def model_for(self, result_type: str) -> str | None:
         if result_type != "transcription" or not self.model:

@@ -2,8 +2,11 @@
 
 They differ only in data (``ProviderSpec``: endpoint, key variable, models), so one class over
 the ``openai`` SDK serves all of them. The SDK's own retries are off (``max_retries=0``): the
-chain's ``call_with_retries`` is the only retry layer. SDK errors become our error tree here, so
-nothing above this module knows about ``openai`` exceptions. The SDK is imported lazily.
+chain's ``call_with_retries`` is the only retry layer. The SDK's HTTP client is
+``net.clients.sdk_http_client``: ``timeout_s`` is the total time of one call (headers and the
+whole body, however slowly a server sends it) and ``max_response_bytes`` caps the answer. SDK
+errors become our error tree here, so nothing above this module knows about ``openai``
+exceptions. The SDK is imported lazily.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class OpenAICompatibleProvider:
         base_url: str | None = None,
         models: Mapping[str, str] | None = None,
         timeout_s: float = 120.0,
+        max_response_bytes: int = 64 * 1024**2,
         price_overrides: PriceOverrides | None = None,
         max_upload_bytes: int | None = None,
         max_images: int = 8,
@@ -50,6 +54,7 @@ class OpenAICompatibleProvider:
         self.name = spec.name
         self.base_url = base_url or spec.base_url
         self.timeout_s = timeout_s
+        self.max_response_bytes = max_response_bytes
         self.price_overrides = price_overrides
         self.max_upload_bytes = max_upload_bytes or spec.max_upload_bytes
         self.max_images = max_images
@@ -80,11 +85,20 @@ class OpenAICompatibleProvider:
             if self._client is None:
                 import openai
 
+                from media_analysis_dagster.net.clients import sdk_http_client
+
+                connect_s = min(10.0, self.timeout_s)
+                http: Any = sdk_http_client(  # openai 3 types httpx2.Client, accepts httpx's
+                    deadline_s=self.timeout_s,
+                    connect_timeout_s=connect_s,
+                    max_response_bytes=self.max_response_bytes,
+                )
                 self._client = openai.OpenAI(
                     api_key=self._api_key,
                     base_url=self.base_url,
-                    timeout=openai.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)),
+                    timeout=openai.Timeout(self.timeout_s, connect=connect_s),
                     max_retries=0,
+                    http_client=http,
                 )
             return self._client
 

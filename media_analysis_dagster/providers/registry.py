@@ -1,8 +1,8 @@
 """Which providers exist for a run, and in what order each result type tries them.
 
-A provider is enabled by its key alone (``OPENAI_API_KEY`` …, see DESIGN §3); ``settings.py``
-reads ``<PROVIDER>_BASE_URL`` and the resource receives the keys as ``EnvVar``s, and both are
-passed in here, so this module reads no environment and can be tested with plain dicts.
+A provider is enabled by its key alone (``OPENAI_API_KEY`` …, listed in the README);
+``settings.py`` reads ``<PROVIDER>_BASE_URL`` and the resource receives the keys as ``EnvVar``s,
+and both are passed in here, so this module reads no environment and can be tested with plain dicts.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ def build_providers(
     models: Mapping[str, Mapping[str, str]] | None = None,
     price_overrides: PriceOverrides | None = None,
     timeout_s: float = 120.0,
+    max_response_bytes: int = 64 * 1024**2,
     internal: Provider | None = None,
 ) -> dict[str, Provider]:
     """One provider per non-empty key (plus ``internal`` when given), keyed by name.
 
     ``models`` is ``{provider: {result_type: model}}``; unknown providers in ``keys`` are
-    ignored rather than guessed at.
+    ignored rather than guessed at. ``timeout_s`` is the total time of one API call and
+    ``max_response_bytes`` the most of an answer read (``net.clients``).
     """
     from .deepgram import DeepgramProvider
     from .openai_compat import OpenAICompatibleProvider
@@ -47,6 +49,7 @@ def build_providers(
                 base_url=base_url,
                 model=(models.get(name) or {}).get("transcription"),
                 timeout_s=timeout_s,
+                max_response_bytes=max_response_bytes,
                 price_overrides=price_overrides,
             )
         elif name in OPENAI_COMPATIBLE_SPECS:
@@ -56,6 +59,7 @@ def build_providers(
                 base_url=base_url,
                 models=models.get(name),
                 timeout_s=timeout_s,
+                max_response_bytes=max_response_bytes,
                 price_overrides=price_overrides,
             )
     if internal is not None:

@@ -24,6 +24,7 @@ from .errors import (
     StorageServiceError,
     StorageUnavailableError,
 )
+from .inbox import inbox_key, is_bucket_url
 from .keys import artifact_key, check_key, request_prefix, step_prefix
 
 
@@ -60,6 +61,8 @@ __all__ = [
     "StoredObject",
     "artifact_key",
     "check_key",
+    "inbox_key",
+    "is_bucket_url",
     "open_store",
     "request_prefix",
     "step_prefix",

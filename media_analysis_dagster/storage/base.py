@@ -147,6 +147,24 @@ class ArtifactStore(ABC):
     def native_url(self, name: str) -> str:
         """The backend's URL of an object name."""
 
+    # -- where a run works -------------------------------------------------------------------
+    def workspace(self, run_id: str | None) -> Path:
+        """The folder steps of ``run_id`` write their files into before ``put_file``: with a
+        bucket, the run worker's scratch (``scratch/<run_id>/``), emptied when the run ends, so a
+        worker keeps no copy of anything."""
+        return self.config.local_root / "scratch" / (run_id or "outside-a-run")
+
+    def release_workspace(self, run_id: str | None) -> None:
+        """Empty the run's scratch (the run ended, successfully or not)."""
+        from .paths import remove
+
+        remove(self.workspace(run_id), self.config.local_root)
+
+    def row_path(self, key: str) -> str:
+        """What ``media_files.file_path`` records for ``key``: the key itself for a bucket (stable
+        whatever the prefix or endpoint)."""
+        return check_key(key)
+
     # -- objects ---------------------------------------------------------------------------
     @abstractmethod
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> StoredObject:

@@ -2,7 +2,8 @@
 
 This is the layout steps already write, so ``put_file`` of a file that is already in place is a
 hash and nothing else; any other file is copied into place (through a temporary file and an
-atomic rename, hashing while it copies). The retention rules of ``ops/cleanup.py`` hold here:
+atomic rename, hashing while it copies). The retention rules of ``pipeline/cleanup.py`` and
+``paths.py`` hold here:
 ``delete_prefix`` only deletes inside ``<local_root>/requests/`` once symlinks are resolved, does
 not follow symlinked folders, and removes symlinks themselves rather than what they point to.
 The configured prefix does not apply to local files (the data dir is already ours alone).
@@ -30,6 +31,7 @@ from .base import (
 from .config import StorageConfig
 from .errors import InvalidKeyError, ObjectNotFoundError, StorageConfigError, StorageError
 from .keys import REQUESTS, check_key
+from .paths import is_inside
 
 
 class LocalStore(ArtifactStore):
@@ -50,12 +52,19 @@ class LocalStore(ArtifactStore):
     def native_url(self, name: str) -> str:
         return (self.root / name).as_uri()
 
+    def workspace(self, run_id: str | None) -> Path:
+        """Steps write in place: ``put_file`` of a file already at its key is a hash, no copy."""
+        return self.root
+
+    def release_workspace(self, run_id: str | None) -> None:
+        """The data dir is the store itself: nothing is scratch."""
+
+    def row_path(self, key: str) -> str:
+        """The file's absolute path (``media_files.file_path`` of local artifacts)."""
+        return str(self.path(key))
+
     def _inside(self, path: Path, base: Path) -> bool:
-        try:
-            path.resolve().relative_to(base.resolve())
-        except ValueError:
-            return False
-        return True
+        return is_inside(path, base)
 
     def _error(self, exc: OSError, doing: str, key: str) -> StorageError:
         reason = exc.strerror or "the operating system refused"

@@ -1,6 +1,6 @@
 """Stop the Dagster runs of requests that were cancelled in the table.
 
-Nothing records *when* a row became ``cancelled``: ``Store.cancel_request`` sets
+Nothing records *when* a row became ``cancelled``: ``Store.end_request(…, "cancelled", …)`` sets
 ``completed_at``, but an operator's (or n8n's) plain ``UPDATE … SET status='cancelled'`` does
 not. So the search starts from Dagster's side instead of the table's: the runs of the job that
 can still be stopped (queued or started) are few — bounded by the run queue and the concurrency

@@ -33,10 +33,8 @@ from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus, RunRecord
 
-from ..ops.request_runs import runs_by_request, will_retry
-from .run_sync import TAG_ROW_SYNCED
-
-RUN_KEY_TAG = "dagster/run_key"  # dagster._core.storage.tags.RUN_KEY_TAG
+from ..pipeline.request_runs import runs_by_request, will_retry
+from ..tags import RUN_KEY_TAG, TAG_ROW_SYNCED
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ their rows ``processing`` until the daily retention job.
 
 The executor tags every run with the process executing it
 (``media_analysis/run_worker`` = ``<hostname>:<pid>:<start time>``,
-``dagster_internals/executor.py``). Every ``LIVENESS_INTERVAL_S`` this sensor looks at the
+``dagster_internals/executor.py``). Every ``MEDIA_ANALYSIS_LIVENESS_INTERVAL_S`` (30 s) this sensor
+looks at the
 STARTING/STARTED runs of ``media_analysis_job`` whose worker is on *this* host and reports those
 whose process is gone — or whose pid now belongs to another process (different start time) —
 as failed. ``failed_run_sync_sensor`` then fails the row (or, on a first attempt, ``run_retries``
@@ -31,20 +32,16 @@ from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
     RunsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     sensor,
 )
 
-from ..dagster_internals.executor import TAG_RUN_WORKER, process_start_ticks
+from ..dagster_internals.executor import process_start_ticks
 from ..jobs import media_analysis_job
+from ..tags import PARENT_RUN_TAG, TAG_RUN_WORKER
 
-LIVENESS_INTERVAL_S = 30
-"""Seconds between ticks (proposed variable: ``MEDIA_ANALYSIS_LIVENESS_INTERVAL_S``). A dead
-worker's row ends ``failed`` within about this plus the daemon's 5 s loop plus
-``failed_run_sync_sensor``'s 30 s."""
-
-PARENT_RUN_TAG = "dagster/parent_run_id"
 ACTIVE = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 GONE_PREFIX = "The run worker (pid "
 
@@ -120,17 +117,24 @@ def fail_dead_runs(instance: DagsterInstance, job_name: str, host: str | None = 
     return failed
 
 
-@sensor(
-    minimum_interval_seconds=LIVENESS_INTERVAL_S,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Fail the started runs of media_analysis_job whose run worker on this host is "
-    "gone (it died with its code server), so their requests end within minutes.",
-)
-def run_liveness_sensor(context: SensorEvaluationContext) -> SkipReason:
-    """Evaluated in the code server's process, i.e. on the host its run workers run on."""
-    if not Path("/proc/self/stat").exists():
-        return SkipReason("no /proc on this host: run workers cannot be checked")
-    failed = fail_dead_runs(context.instance, media_analysis_job.name)
-    for run_id in failed:
-        context.log.warning(f"run {run_id}: its run worker is gone; reported the run as failed")
-    return SkipReason(f"{len(failed)} run(s) with a dead run worker reported as failed")
+def build_run_liveness_sensor(interval_s: int) -> SensorDefinition:
+    """A dead worker's row ends ``failed`` within about ``interval_s`` plus the daemon's 5 s loop
+    plus ``failed_run_sync_sensor``'s 30 s."""
+
+    @sensor(
+        name="run_liveness_sensor",
+        minimum_interval_seconds=interval_s,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Fail the started runs of media_analysis_job whose run worker on this host is "
+        "gone (it died with its code server), so their requests end within minutes.",
+    )
+    def run_liveness_sensor(context: SensorEvaluationContext) -> SkipReason:
+        """Evaluated in the code server's process, i.e. on the host its run workers run on."""
+        if not Path("/proc/self/stat").exists():
+            return SkipReason("no /proc on this host: run workers cannot be checked")
+        failed = fail_dead_runs(context.instance, media_analysis_job.name)
+        for run_id in failed:
+            context.log.warning(f"run {run_id}: its run worker is gone; reported the run as failed")
+        return SkipReason(f"{len(failed)} run(s) with a dead run worker reported as failed")
+
+    return run_liveness_sensor

@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Any
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRun
 
 from ..dagster_internals.run_worker_crash import crash_explanation
-from ..ops.config import TAG_REQUEST_ID
-from ..ops.request_runs import runs_by_request, will_retry
+from ..pipeline.request_runs import runs_by_request, will_retry
+from ..tags import TAG_REQUEST_ID, TAG_ROW_SYNCED
 from .run_liveness import GONE_PREFIX as WORKER_GONE_PREFIX
 
-TAG_ROW_SYNCED = "media_analysis/row_synced"
 NOT_OWNER_ERRORS = {"RequestNotPendingError", "RequestNotFoundError", "RequestStateError"}
 _QUALIFIED = re.compile(r"^\w+(\.\w+)+: ")  # "package.module.SomeError: "
 

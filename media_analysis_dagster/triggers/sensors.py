@@ -1,15 +1,21 @@
 """The sensors of ``media_analysis_job``: launch pending rows, keep rows true when runs end
-outside the ops, and stop the runs of rows cancelled in the table.
+outside the ops, stop the runs of rows cancelled in the table, fail runs whose worker died, and
+deliver completion callbacks. ``build_sensors`` makes them from ``Settings`` values
+(``definitions.py``).
 
 - ``pending_requests_sensor``: one run per pending episode of a row (``pending_scan.py``).
 - ``failed_run_sync_sensor`` / ``canceled_run_sync_sensor``: a run that failed or was cancelled
   outside the ops leaves its row ``failed`` / ``cancelled`` (``run_sync.py``).
 - ``cancellation_sensor``: a row set to ``cancelled`` stops its queued/started run
   (``cancellation.py``).
+- ``run_liveness_sensor``: a run whose worker died with its code server is failed
+  (``run_liveness.py``).
+- ``callback_delivery_sensor``: queued completion callbacks are delivered
+  (``callback_delivery.py``).
 
-All four start RUNNING: the table is only true while they run.
+All six start RUNNING: the table is only true while they run.
 
-Environment (read when the code location loads; each must be a whole number):
+Settings (``settings.py``; each a whole number):
 
 ``MEDIA_ANALYSIS_SENSOR_INTERVAL_S`` (default 2)
     Seconds between ticks of ``pending_requests_sensor``. The sensor daemon itself loops every
@@ -25,6 +31,8 @@ Environment (read when the code location loads; each must be a whole number):
     queued runs, far inside Dagster's 60 s tick timeout.
 ``MEDIA_ANALYSIS_CANCELLATION_INTERVAL_S`` (default 15)
     Seconds between ticks of ``cancellation_sensor``.
+``MEDIA_ANALYSIS_LIVENESS_INTERVAL_S`` (default 30), ``MEDIA_ANALYSIS_CALLBACK_INTERVAL_S`` (5)
+    Seconds between ticks of ``run_liveness_sensor`` and ``callback_delivery_sensor``.
 
 Run-status sensor throughput (Dagster 1.13, ``run_status_sensor_definition.py``): each tick reads
 at most ``DAGSTER_RUN_STATUS_SENSOR_FETCH_LIMIT`` (default 25) run-status events of *any* job
@@ -60,6 +68,7 @@ from dagster import (
     RunFailureSensorContext,
     RunRequest,
     RunStatusSensorContext,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     run_failure_sensor,
@@ -67,13 +76,15 @@ from dagster import (
     sensor,
 )
 
-from .. import settings
 from ..jobs import media_analysis_job
-from ..ops.config import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE, RequestConfig
+from ..pipeline.callbacks import record_end
+from ..pipeline.request_config import RequestConfig
 from ..resources import CallbackResource, DatabaseResource, FileStorageResource
+from ..tags import TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
+from .callback_delivery import build_callback_delivery_sensor
 from .cancellation import cancel_runs_of_cancelled_rows
 from .pending_scan import Launch, scan_pending
-from .run_liveness import run_liveness_sensor
+from .run_liveness import build_run_liveness_sensor
 from .run_sync import describe_cancellation, describe_failure, sync_ended_run
 
 PAGE_SIZE = 200
@@ -88,18 +99,16 @@ def _announcer(
     callbacks: CallbackResource,
     run: DagsterRun,
 ) -> Any:
-    """What a sensor calls when its update ended a request: the completion callback, logged."""
+    """What a sensor calls when its update ended a request: queue the completion callback."""
 
     def announce(request_id: str) -> None:
-        delivered = callbacks.notify(database.store, request_id, run, files)
-        if delivered is not None:
-            context.log.info(f"callback for request {request_id}: {delivered}")
+        queued = record_end(
+            database.store, request_id, run, files.reader_url, callbacks.ui_base_url
+        )
+        if queued is not None:
+            context.log.info(f"callback queued for request {request_id}: {queued}")
 
     return announce
-
-
-def batch_size() -> int:
-    return settings.SensorSettings.from_env().batch
 
 
 def run_request(launch: Launch) -> RunRequest:
@@ -115,44 +124,50 @@ def run_request(launch: Launch) -> RunRequest:
     )
 
 
-@sensor(
-    job=media_analysis_job,
-    minimum_interval_seconds=settings.SensorSettings.from_env().interval_s,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Launch one run per pending episode of each media_analysis_requests row, "
-    "oldest first.",
-)
-def pending_requests_sensor(
-    context: SensorEvaluationContext, database: DatabaseResource
-) -> Iterator[RunRequest | SkipReason]:
-    """No cursor on purpose: every tick starts from the oldest pending row, so nothing committed
-    late or left by a failed tick is ever skipped; Dagster's run history decides what is new."""
-    store = database.store
-    scan = scan_pending(
-        page=lambda limit, offset: store.pending_page(limit=limit, offset=offset),
-        statuses=store.statuses,
-        instance=context.instance,
-        job_name=media_analysis_job.name,
-        batch=batch_size(),
-        page_size=PAGE_SIZE,
-        max_scanned=MAX_SCANNED,
-        time_budget_s=TIME_BUDGET_S,
+def build_pending_requests_sensor(interval_s: int, batch: int) -> SensorDefinition:
+    @sensor(
+        name="pending_requests_sensor",
+        job=media_analysis_job,
+        minimum_interval_seconds=interval_s,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Launch one run per pending episode of each media_analysis_requests row, "
+        "oldest first.",
     )
-    summary = (
-        f"{len(scan.launches)} to launch, {scan.in_flight} in flight, {len(scan.waiting)} "
-        f"waiting for their last run's end to be recorded, {scan.scanned} pending rows read "
-        f"(stopped by {scan.stopped_by})"
-    )
-    context.log.info(summary)
-    if scan.waiting:
-        context.log.warning(
-            "pending rows whose last run ended without ending the row (the run-status sensors "
-            f"will mark them): {', '.join(scan.waiting[:10])}"
+    def pending_requests_sensor(
+        context: SensorEvaluationContext, database: DatabaseResource
+    ) -> Iterator[RunRequest | SkipReason]:
+        """No cursor on purpose: every tick starts from the oldest pending row, so nothing
+        committed late or left by a failed tick is ever skipped; Dagster's run history decides
+        what is new."""
+        store = database.store
+        scan = scan_pending(
+            page=lambda limit, offset: store.pending_page(limit=limit, offset=offset),
+            statuses=store.statuses,
+            instance=context.instance,
+            job_name=media_analysis_job.name,
+            batch=batch,
+            page_size=PAGE_SIZE,
+            max_scanned=MAX_SCANNED,
+            time_budget_s=TIME_BUDGET_S,
         )
-    for launch in scan.launches:
-        yield run_request(launch)
-    if not scan.launches:
-        yield SkipReason(summary)
+        summary = (
+            f"{len(scan.launches)} to launch, {scan.in_flight} in flight, {len(scan.waiting)} "
+            f"waiting for their last run's end to be recorded, {scan.scanned} pending rows read "
+            f"(stopped by {scan.stopped_by})"
+        )
+        if scan.launches or scan.waiting:
+            context.log.info(summary)
+        if scan.waiting:
+            context.log.warning(
+                "pending rows whose last run ended without ending the row (the run-status "
+                f"sensors will mark them): {', '.join(scan.waiting[:10])}"
+            )
+        for launch in scan.launches:
+            yield run_request(launch)
+        if not scan.launches:
+            yield SkipReason(summary)
+
+    return pending_requests_sensor
 
 
 @run_failure_sensor(
@@ -200,33 +215,47 @@ def canceled_run_sync_sensor(
     context.log.info(f"run {run.run_id}: {outcome}")
 
 
-@sensor(
-    minimum_interval_seconds=settings.SensorSettings.from_env().cancellation_interval_s,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Stop the queued or started run of every request set to 'cancelled'.",
-)
-def cancellation_sensor(
-    context: SensorEvaluationContext,
-    database: DatabaseResource,
-    files: FileStorageResource,
-    callbacks: CallbackResource,
-) -> SkipReason:
-    """n8n and operators cancel by writing the table; without this their runs would go on
-    spending provider money until ``complete_request`` refused the result."""
-
-    def on_end(request_id: str, run: DagsterRun) -> None:
-        _announcer(context, database, files, callbacks, run)(request_id)
-
-    stopped = cancel_runs_of_cancelled_rows(
-        context.instance, database.store, media_analysis_job.name, context.log, on_end=on_end
+def build_cancellation_sensor(interval_s: int) -> SensorDefinition:
+    @sensor(
+        name="cancellation_sensor",
+        minimum_interval_seconds=interval_s,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Stop the queued or started run of every request set to 'cancelled'.",
     )
-    return SkipReason(f"cancelled {len(stopped)} run(s) of cancelled requests")
+    def cancellation_sensor(
+        context: SensorEvaluationContext,
+        database: DatabaseResource,
+        files: FileStorageResource,
+        callbacks: CallbackResource,
+    ) -> SkipReason:
+        """n8n and operators cancel by writing the table; without this their runs would go on
+        spending provider money until ``complete_request`` refused the result."""
+
+        def on_end(request_id: str, run: DagsterRun) -> None:
+            _announcer(context, database, files, callbacks, run)(request_id)
+
+        stopped = cancel_runs_of_cancelled_rows(
+            context.instance, database.store, media_analysis_job.name, context.log, on_end=on_end
+        )
+        return SkipReason(f"cancelled {len(stopped)} run(s) of cancelled requests")
+
+    return cancellation_sensor
 
 
-SENSORS = [
-    pending_requests_sensor,
-    failed_run_sync_sensor,
-    canceled_run_sync_sensor,
-    cancellation_sensor,
-    run_liveness_sensor,
-]
+def build_sensors(
+    *,
+    interval_s: int,
+    batch: int,
+    cancellation_interval_s: int,
+    liveness_interval_s: int,
+    callback_interval_s: int,
+) -> list[SensorDefinition]:
+    """Every sensor of the code location, with its interval and batch from ``Settings``."""
+    return [
+        build_pending_requests_sensor(interval_s, batch),
+        failed_run_sync_sensor,
+        canceled_run_sync_sensor,
+        build_cancellation_sensor(cancellation_interval_s),
+        build_run_liveness_sensor(liveness_interval_s),
+        build_callback_delivery_sensor(callback_interval_s),
+    ]

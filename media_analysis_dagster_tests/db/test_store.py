@@ -7,14 +7,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
 from media_analysis_dagster.db.engine import build_engine
+from media_analysis_dagster.db.models import MediaAnalysisRequest
 from media_analysis_dagster.db.rows import NewFile, NewResult, NewSheet
 from media_analysis_dagster.db.store import Store
-
-from ..sensor_helpers import set_status
 
 
 def test_create_claim_complete(store: Store) -> None:
@@ -208,18 +207,24 @@ def test_concurrent_claims_have_one_winner(pg_url: str) -> None:
     assert sorted(wins) == [False] * 9 + [True]
 
 
-def _backdate(store: Store, request_id: str, **times: datetime) -> None:
-    """Move a row's timestamps into the past (test-only: the store never rewrites history)."""
-    from sqlalchemy import update
-
-    from media_analysis_dagster.db.models import MediaAnalysisRequest
-
+def _write(store: Store, request_id: str, **values: object) -> None:
+    """A plain ``UPDATE`` of one request row, as an operator or n8n would write it."""
     with store.engine.begin() as conn:
         conn.execute(
             update(MediaAnalysisRequest)
             .where(MediaAnalysisRequest.request_id == uuid.UUID(request_id))
-            .values(**times)
+            .values(**values)
         )
+
+
+def _backdate(store: Store, request_id: str, **times: datetime) -> None:
+    """Move a row's timestamps into the past (test-only: the store never rewrites history)."""
+    _write(store, request_id, **times)
+
+
+def set_status(store: Store, request_id: str, status: str) -> None:
+    """A plain status write, as an operator or n8n would do it with SQL (e.g. re-pending)."""
+    _write(store, request_id, status=status)
 
 
 def test_find_expired_pages_with_offset(store: Store) -> None:

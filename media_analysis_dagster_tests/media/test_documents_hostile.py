@@ -16,10 +16,10 @@ from media_analysis_dagster.media.documents import (
     MAX_RENDER_PIXELS,
     DocumentInfo,
     inspect_document,
-    safe_text,
 )
 from media_analysis_dagster.media.errors import CorruptMediaError, MediaLimitError
-from media_analysis_dagster.media.sniff import sniff
+from media_analysis_dagster.media.sniff import Sniffed, sniff
+from media_analysis_dagster.media.text_stats import safe_text
 
 from .hostile_fixtures import write_blank_png, write_raw_pdf
 from .peak_memory import run_measured
@@ -174,6 +174,24 @@ def test_bom_marked_text_is_text(tmp_path: Path, codec: str) -> None:
     assert sniff(path).mime_type == "text/plain"
     info = inspect_document(path, tmp_path / "out", mime_type="text/plain")
     assert info.text == text and info.char_count == len(text)
+
+
+@pytest.mark.parametrize("lone", ["\ud83d", "\ude00"], ids=["high", "low"])
+@pytest.mark.parametrize("bom", [True, False], ids=["bom", "no-bom"])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_text_with_an_unpaired_surrogate_reads_with_a_replacement(
+    tmp_path: Path, codec: str, bom: bool, lone: str
+) -> None:
+    """Half an emoji (a string cut between its surrogates) becomes one U+FFFD; the rest reads."""
+    text = "Grüße aus Köln — 日本語のテキスト.\nSecond line ✓\n" * 20
+    cut = len(text) // 2
+    path = tmp_path / "notes.mp3"
+    broken = ("\ufeff" if bom else "") + text[:cut] + lone + text[cut:]
+    path.write_bytes(broken.encode(codec, "surrogatepass"))
+    assert sniff(path) == Sniffed(mime_type="text/plain", media_type="document")
+    info = inspect_document(path, tmp_path / "out", mime_type="text/plain")
+    assert info.text == text[:cut] + "\ufffd" + text[cut:]
+    assert info.char_count == len(text) + 1
 
 
 @pytest.mark.parametrize(

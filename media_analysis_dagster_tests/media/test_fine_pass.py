@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import media_analysis_fixtures as sample
-from media_analysis_dagster.media.fine_pass import OVERLAP, plan_chunks
-from media_analysis_dagster.media.keyframe_pass import Gop
 from media_analysis_dagster.media.scenes import detect_scenes_and_motion
+from media_analysis_dagster.media.scenes.fine_pass import OVERLAP, plan_chunks
+from media_analysis_dagster.media.scenes.keyframe_pass import Gop
 
 
 def _gops(reasons: str, length: float = 5.0) -> list[Gop]:
@@ -78,7 +78,7 @@ def test_workers_find_what_one_finds_across_a_split(
     assert len(one.cut_times) == 1, list(zip(one.cut_times, one.cut_kinds, strict=True))
     assert one.cut_times[0] == pytest.approx(middle, abs=0.5)
     if xfade == "fade":
-        assert one.cut_kinds == ["dissolve"]
+        assert one.cut_kinds == ("dissolve",)
     for workers in (2, 3):
         many = detect_scenes_and_motion(video, workers=workers)
         assert many.cut_kinds == one.cut_kinds, (workers, many.cut_times, many.cut_kinds)

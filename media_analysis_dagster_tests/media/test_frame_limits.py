@@ -26,7 +26,8 @@ from media_analysis_dagster.media.contact_sheets import (
     build_contact_sheets,
 )
 from media_analysis_dagster.media.errors import MediaLimitError
-from media_analysis_dagster.media.frames import MIN_FRAME_SIDE, ExtractedFrame, extract_frames
+from media_analysis_dagster.media.frame_writing import MIN_FRAME_SIDE
+from media_analysis_dagster.media.frames import ExtractedFrame, extract_frames
 from media_analysis_dagster.media.probe import probe_video
 
 from .hostile_fixtures import make_growing_video, x264_clip

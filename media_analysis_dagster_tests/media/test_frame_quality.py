@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from media_analysis_dagster.media.frame_quality import BLACK_LUMA
 from media_analysis_dagster.media.frames import (
-    BLACK_LUMA,
     ExtractedFrame,
     extract_frames,
     frame_targets,

@@ -8,13 +8,20 @@ transitions.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
 import media_analysis_fixtures as sample
 from media_analysis_dagster.media.errors import CorruptMediaError
-from media_analysis_dagster.media.scenes import LONG_GOP_SECONDS, detect_scenes_and_motion
+from media_analysis_dagster.media.scenes import (
+    DEFAULT_THRESHOLD,
+    LONG_GOP_SECONDS,
+    SceneMotionResult,
+    detect_scenes_and_motion,
+)
 
 from .video_fixtures import *  # noqa: F403
 from .video_fixtures import real_media
@@ -36,7 +43,7 @@ def cuts_of(result) -> list[float]:  # type: ignore[no-untyped-def]
 def test_cuts_on_their_exact_frames(sample_video: Path) -> None:
     result = detect_scenes_and_motion(sample_video)
     assert result.cut_times == pytest.approx(first_frames(6.0, 4), abs=1e-3)
-    assert result.cut_kinds == ["cut"] * 3
+    assert result.cut_kinds == ("cut",) * 3
     assert len(result.scores) == 3 and all(s >= 20 for s in result.scores)
     assert result.method == "pyav-keyframes-64x36"
     assert 0 < result.frames_analyzed <= result.frames_decoded
@@ -89,7 +96,7 @@ def test_fixed_gop_without_keyframes_at_cuts(tmp_path: Path, gop: int) -> None:
     slack = 1e-3 if gop / FPS <= LONG_GOP_SECONDS else 2 * FRAME + 1e-3
     for found, want in zip(result.cut_times, expected, strict=True):
         assert want - 1e-3 <= found <= want + slack
-    assert result.cut_kinds == ["cut"] * 5
+    assert result.cut_kinds == ("cut",) * 5
 
 
 def test_insert_shot_inside_one_interval(tmp_path: Path) -> None:
@@ -117,7 +124,7 @@ def test_all_intra_stream(tmp_path: Path) -> None:
 def test_moving_scene_is_not_cut(tmp_path: Path, source: str) -> None:
     moving = sample.make_video(tmp_path / "m.mp4", duration=3, segments=[source], audio=False)
     result = detect_scenes_and_motion(moving)
-    assert result.cut_times == []
+    assert result.cut_times == ()
     assert result.mean_motion > 0.5
     assert 0 < len(result.motion_timeline) <= 200
     assert all(v >= 0 for _, v in result.motion_timeline)
@@ -128,7 +135,7 @@ def test_still_scene_has_no_motion(tmp_path: Path) -> None:
         tmp_path / "s.mp4", duration=3, segments=["color=c=green"], audio=False
     )
     result = detect_scenes_and_motion(still)
-    assert result.cut_times == []
+    assert result.cut_times == ()
     assert result.mean_motion < 0.2
 
 
@@ -152,7 +159,7 @@ def test_fade_through_black(tmp_path: Path) -> None:
         vf="geq=lum='lum(X,Y)*min(1,abs(T-2)/0.8)':cb=128:cr=128",  # dark around 2 s
     )
     result = detect_scenes_and_motion(video)
-    assert result.cut_kinds == ["fade"]
+    assert result.cut_kinds == ("fade",)
     assert result.cut_times[0] == pytest.approx(2.0, abs=0.1)
 
 
@@ -167,7 +174,7 @@ def test_fade_between_keyframes_of_a_long_video(tmp_path: Path) -> None:
         vf="fade=t=out:st=11.2:d=0.8:enable='lt(t,12)',fade=t=in:st=12:d=0.8:enable='gte(t,12)'",
     )
     result = detect_scenes_and_motion(video)
-    assert result.cut_kinds == ["fade"], list(zip(result.cut_times, result.cut_kinds, strict=True))
+    assert result.cut_kinds == ("fade",), list(zip(result.cut_times, result.cut_kinds, strict=True))
     assert result.cut_times[0] == pytest.approx(12.0, abs=0.1)
 
 
@@ -183,7 +190,7 @@ def test_cross_dissolve(tmp_path: Path) -> None:
         ["-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast", path]
     )
     result = detect_scenes_and_motion(path)
-    assert result.cut_kinds == ["dissolve"], list(
+    assert result.cut_kinds == ("dissolve",), list(
         zip(result.cut_times, result.cut_kinds, strict=True)
     )
     assert result.cut_times[0] == pytest.approx(3.5, abs=0.25)
@@ -213,8 +220,31 @@ def test_pyscenedetect_testvideo() -> None:
     assert [k for _, k in found if k == "dissolve"] == ["dissolve"]
     assert 17.6 <= next(t for t, k in found if k == "dissolve") <= 18.6
     full = detect_scenes_and_motion(video, full_decode=True)
-    assert [k for _, k in found] == full.cut_kinds
+    assert tuple(k for _, k in found) == full.cut_kinds
     for (t, kind), t_full in zip(found, full.cut_times, strict=True):
         # A dissolve is reported at the middle of its best window, which depends on which
         # frames were decoded around it; cuts and fades must agree to 2 frames.
         assert t == pytest.approx(t_full, abs=0.25 if kind == "dissolve" else 2 / fps)
+
+
+@pytest.mark.parametrize("threshold", [0, -1.0, 255.5, float("nan"), float("inf"), True, "20"])
+def test_threshold_outside_0_to_255_is_refused(sample_video: Path, threshold: object) -> None:
+    with pytest.raises(ValueError, match=r"^The scene threshold must be a number above 0 and"):
+        detect_scenes_and_motion(sample_video, threshold=threshold)  # type: ignore[arg-type]
+
+
+def test_default_threshold_is_the_one_constant() -> None:
+    import inspect
+
+    default = inspect.signature(detect_scenes_and_motion).parameters["threshold"].default
+    assert default == DEFAULT_THRESHOLD == 20.0
+
+
+def test_result_is_frozen_and_survives_json(sample_video: Path) -> None:
+    result = detect_scenes_and_motion(sample_video, threshold=255)
+    assert isinstance(result.cut_times, tuple) and isinstance(result.motion_timeline, tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.method = "changed"  # type: ignore[misc]
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["cut_times"] == list(result.cut_times)
+    assert SceneMotionResult.from_dict(data) == result

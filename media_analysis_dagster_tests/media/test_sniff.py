@@ -9,7 +9,7 @@ from PIL import Image
 
 from media_analysis_dagster.media.errors import CorruptMediaError, UnsupportedMediaError
 from media_analysis_dagster.media.probe import probe_video
-from media_analysis_dagster.media.sniff import Sniffed, sniff
+from media_analysis_dagster.media.sniff import Sniffed, sniff, text_codec
 
 from .doc_fixtures import ffmpeg, make_tone, make_video, write_text_pdf
 
@@ -169,8 +169,30 @@ def test_a_video_with_subtitles_and_no_audio_is_a_video_without_audio(
     assert info.duration == pytest.approx(0.5, abs=0.15)
 
 
-def test_utf16_that_does_not_decode_is_not_text(tmp_path: Path) -> None:
-    """FF FE followed by an unpaired surrogate is no text: the magic-byte rules decide."""
+def test_utf16_that_is_mostly_unpaired_surrogates_is_not_text(tmp_path: Path) -> None:
+    """FF FE followed by half unpaired surrogates is no text: the magic-byte rules decide."""
     path = tmp_path / "fake.txt"
     path.write_bytes(b"\xff\xfe" + b"\x00\xd8A\x00" * 100)
     assert sniff(path).mime_type != "text/plain"
+
+
+@pytest.mark.parametrize("lone", ["\ud800", "\udfff"], ids=["high", "low"])
+@pytest.mark.parametrize("bom", [True, False], ids=["bom", "no-bom"])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_text_with_an_unpaired_surrogate_is_text(
+    tmp_path: Path, codec: str, bom: bool, lone: str
+) -> None:
+    """One broken character (FF FE is also an MPEG audio sync) does not make text audio."""
+    text = "Grüße aus Köln, a short note.\nSecond line.\n" * 4
+    data = (("\ufeff" if bom else "") + text[:30] + lone + text[30:]).encode(codec, "surrogatepass")
+    path = tmp_path / "note.mp3"
+    path.write_bytes(data)
+    assert sniff(path) == Sniffed(mime_type="text/plain", media_type="document")
+    assert text_codec(data) == ("utf-16" if bom else codec)
+
+
+def test_8_bit_text_is_not_taken_for_utf16(tmp_path: Path) -> None:
+    """Latin-1 bytes pair up into printable CJK ideographs, but never into an ASCII space."""
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Grüße aus Köln, schöne Straße.\n".encode("latin-1") * 50)
+    assert sniff(path).mime_type == "application/octet-stream"

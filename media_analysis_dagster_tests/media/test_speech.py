@@ -23,7 +23,7 @@ from media_analysis_dagster.media.errors import (
     MediaLimitError,
     UnsupportedMediaError,
 )
-from media_analysis_dagster.media.wav_windows import windows
+from media_analysis_dagster.media.speech.wav_windows import windows
 from media_analysis_fixtures import speech as sf
 
 # Measured on the six SENTENCES read one after another: WER 0.08 (tiny.en, int8, beam 5).

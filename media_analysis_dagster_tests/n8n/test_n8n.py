@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from media_analysis_dagster.callbacks import build_payload, deliver
+from media_analysis_dagster.net.webhooks import deliver
+from media_analysis_dagster.pipeline.callbacks import build_payload
 from media_analysis_fixtures import make_video, pg
 from media_analysis_fixtures.processes import JOB, DagsterStack, StackSettings, wait_until
 

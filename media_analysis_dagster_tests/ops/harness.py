@@ -14,7 +14,7 @@ from dagster import DagsterInstance, build_reconstructable_job, execute_job
 
 from media_analysis_dagster.db.engine import connect_engine
 from media_analysis_dagster.db.store import Store
-from media_analysis_dagster.ops.config import TAG_REQUEST_ID
+from media_analysis_dagster.tags import TAG_REQUEST_ID
 
 
 def _environment_key() -> str:

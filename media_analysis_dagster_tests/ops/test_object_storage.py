@@ -17,16 +17,13 @@ from pathlib import Path
 import pytest
 from dagster import ReexecutionOptions
 
-from media_analysis_dagster import cli, settings
+from media_analysis_dagster import cli
 from media_analysis_dagster.jobs import retention_cleanup_job
-from media_analysis_dagster.resources import (
-    CallbackResource,
-    DatabaseResource,
-    FileStorageResource,
-)
-from media_analysis_dagster.storage import open_store, request_prefix
+from media_analysis_dagster.settings import load_settings
+from media_analysis_dagster.storage import StorageConfig, open_store, request_prefix
 from media_analysis_fixtures import make_audio, make_video
 from media_analysis_fixtures.object_servers import GcsServer, S3Server, gcs_server, s3_server  # noqa: F401
+from media_analysis_fixtures.resources import resources_from_env
 
 from ..media.doc_fixtures import write_text_pdf
 from ..sensor_helpers import set_times
@@ -49,8 +46,12 @@ def backend(
     yield request.param
 
 
+def _config() -> StorageConfig:
+    return load_settings().storage.config
+
+
 def _objects(request_id: str) -> dict[str, bytes]:
-    with open_store(settings.storage_config()) as store:
+    with open_store(_config()) as store:
         keys = store.list(request_prefix(request_id))
         return {key: store.open(key).read() for key in keys}
 
@@ -137,11 +138,7 @@ def test_reexecution_and_retention_leave_no_orphaned_objects(
     set_times(sqlite_pipeline.store, rid, created_at=long_ago, completed_at=long_ago)
     retention = retention_cleanup_job.execute_in_process(
         run_config={"ops": {"plan_retention": {"config": {"completed_days": 30}}}},
-        resources={
-            "database": DatabaseResource(url=str(sqlite_pipeline.store.engine.url)),
-            "files": FileStorageResource(data_dir=str(sqlite_pipeline.data_dir)),
-            "callbacks": CallbackResource(),
-        },
+        resources=resources_from_env(),
         instance=sqlite_pipeline.instance,
     )
     assert retention.success
@@ -167,7 +164,7 @@ def test_a_missing_bucket_fails_the_row_naming_it(
 
 def test_an_object_in_the_bucket_is_a_media_url(sqlite_pipeline: Pipeline, backend: str) -> None:
     """n8n uploads a file it holds with its own S3/GCS node and sends ``s3://``/``gs://``."""
-    config = settings.storage_config()
+    config = _config()
     clip = make_video(sqlite_pipeline.inbox / "from_n8n.mp4", duration=2.0)
     with open_store(config) as store:
         store.put_file("inbox/from_n8n.mp4", clip)
@@ -182,4 +179,27 @@ def test_an_object_in_the_bucket_is_a_media_url(sqlite_pipeline: Pipeline, backe
     other = sqlite_pipeline.run(media_url=f"{scheme}://someone-elses-bucket/x.mp4")
     refused = sqlite_pipeline.request_of(other)
     assert refused is not None and refused["status"] == "failed"
-    assert "not in the configured bucket" in refused["error_message"]
+    assert "not in this deployment's bucket" in refused["error_message"]
+
+
+def test_another_requests_artifact_is_never_an_input(
+    sqlite_pipeline: Pipeline, backend: str
+) -> None:
+    """A request may read from the bucket only uploads under the inbox prefix: naming another
+    request's original (or audio, or sheets) fails in one sentence, and nothing is read."""
+    first = sqlite_pipeline.run(media_path=str(_media(sqlite_pipeline, "video")), frame_count=2)
+    victim = sqlite_pipeline.request_of(first)
+    assert victim is not None and victim["status"] == "completed"
+    config, scheme = _config(), "gs" if backend == "gcs" else "s3"
+    keys = [f["file_path"] for f in victim["files"] if f["file_type"] in ("original", "audio")]
+    before = sqlite_pipeline.store.list_requests()["total"]
+    for key in [*keys, "inbox/../" + keys[0]]:
+        url = f"{scheme}://{config.bucket}/{config.prefix}{key}"
+        result = sqlite_pipeline.run(media_url=url)
+        req = sqlite_pipeline.request_of(result)
+        assert req is not None and req["status"] == "failed", url
+        message = req["error_message"]
+        assert "\n" not in message and url in message, message
+        assert req["files"] == [] and req["results"] == []
+        assert _objects(req["request_id"]) == {} and _scratch_files(sqlite_pipeline) == []
+    assert sqlite_pipeline.store.list_requests()["total"] == before + len(keys) + 1

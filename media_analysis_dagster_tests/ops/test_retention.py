@@ -17,13 +17,9 @@ from media_analysis_dagster.db.models import MediaAnalysisRequest
 from media_analysis_dagster.db.rows import NewFile
 from media_analysis_dagster.db.store import Store
 from media_analysis_dagster.jobs.retention import retention_cleanup_job
-from media_analysis_dagster.ops.config import TAG_REQUEST_ID
 from media_analysis_dagster.ops.retention import RetentionConfig
-from media_analysis_dagster.resources import (
-    CallbackResource,
-    DatabaseResource,
-    FileStorageResource,
-)
+from media_analysis_dagster.tags import TAG_REQUEST_ID
+from media_analysis_fixtures.resources import resources_from_env
 
 WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run it will retry
 NOW = datetime.now(UTC)
@@ -86,11 +82,9 @@ def run(instance: DagsterInstance, db_url: str, data_dir: Path, **config: Any) -
     result = retention_cleanup_job.execute_in_process(
         instance=instance,
         run_config=RunConfig(ops={"plan_retention": RetentionConfig(**config)}),
-        resources={
-            "database": DatabaseResource(url=db_url),
-            "files": FileStorageResource(data_dir=str(data_dir)),
-            "callbacks": CallbackResource(),
-        },
+        resources=resources_from_env(
+            MEDIA_ANALYSIS_DATABASE_URL=db_url, MEDIA_ANALYSIS_DATA_DIR=str(data_dir)
+        ),
     )
     assert result.success
     report = result.output_for_node("delete_expired_requests")

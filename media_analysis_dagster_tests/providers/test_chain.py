@@ -24,8 +24,17 @@ class OfflineSummary:
     def supports(self, result_type: str, media_type: str) -> bool:
         return result_type == "summary"
 
+    def model_for(self, result_type: str) -> str | None:
+        return None
+
+    def estimate_cost(self, task: AnalysisTask) -> float | None:
+        return 0.0
+
     def analyze(self, task: AnalysisTask) -> ProviderResult:
         return ProviderResult("summary", "internal", "extractive", None, None, "extractive")
+
+    def close(self) -> None:
+        pass
 
 
 def providers_for(fake, *names, internal=None):

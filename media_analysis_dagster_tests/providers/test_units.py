@@ -152,9 +152,10 @@ def test_build_providers_only_with_keys_and_chain_order():
 
 def test_env_helpers():
     env = {"GEMINI_API_KEY": "g", "GOOGLE_BASE_URL": "http://x", "OPENAI_API_KEY": ""}
-    assert settings.providers_with_keys(env) == ["google"]  # an empty key is no key
-    assert settings.provider_base_urls(env)["google"] == "http://x"
-    assert "deepgram" not in settings.provider_base_urls(env)
+    providers = settings.load_settings(env).providers
+    assert list(providers.enabled) == ["google"]  # an empty key is no key
+    assert providers.base_urls["google"] == "http://x"
+    assert "deepgram" not in providers.base_urls
 
 
 def test_importing_providers_does_not_import_the_sdks():

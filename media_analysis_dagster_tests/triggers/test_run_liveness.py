@@ -26,10 +26,10 @@ from media_analysis_dagster.dagster_internals.executor import (
     worker_identity,
 )
 from media_analysis_dagster.db.store import Store
-from media_analysis_dagster.triggers.run_liveness import Worker, run_liveness_sensor
+from media_analysis_dagster.triggers.run_liveness import Worker
 from media_analysis_dagster.triggers.sensors import failed_run_sync_sensor
 
-from ..sensor_helpers import create_run_for, new_rows, sync
+from ..sensor_helpers import create_run_for, new_rows, sensor_named, sync
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def dead_worker() -> str:
 
 def evaluate(instance: DagsterInstance) -> str:
     with build_sensor_context(instance=instance) as context:
-        result = run_liveness_sensor(context)
+        result = sensor_named("run_liveness_sensor")(context)
     assert isinstance(result, SkipReason)
     return str(result.skip_message)
 

@@ -1,0 +1,61 @@
+"""What a document is reduced to: metadata, per-page text and page images.
+
+Its own module because the PDF and image readers build it and the pipeline's contracts carry
+it, and neither should import the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class PageInfo:
+    """One page: its text, and for pages without a text layer the rendered image."""
+
+    number: int
+    text: str
+    has_text_layer: bool
+    image_path: Path | None = None
+    width_pt: float = 0.0
+    height_pt: float = 0.0
+
+
+@dataclass
+class DocumentInfo:
+    """A document reduced to metadata, per-page text and page images."""
+
+    kind: str  # 'pdf' | 'text' | 'image'
+    mime_type: str
+    page_count: int
+    encrypted: bool = False
+    metadata: dict[str, str] = field(default_factory=dict)
+    pages: list[PageInfo] = field(default_factory=list)
+    text: str = ""
+    width: int | None = None
+    height: int | None = None
+    char_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything except the full text, which is stored separately and can be large."""
+        return {
+            "kind": self.kind,
+            "mime_type": self.mime_type,
+            "page_count": self.page_count,
+            "encrypted": self.encrypted,
+            "metadata": dict(self.metadata),
+            "width": self.width,
+            "height": self.height,
+            "char_count": self.char_count,
+            "pages": [
+                {
+                    "number": page.number,
+                    "has_text_layer": page.has_text_layer,
+                    "chars": len(page.text),
+                    "image_path": str(page.image_path) if page.image_path else None,
+                }
+                for page in self.pages
+            ],
+        }
