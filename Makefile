@@ -51,25 +51,29 @@ dev: $(STAMP)
 		$(BIN)/dagster dev -w workspace.yaml
 
 ## A local server that speaks the providers' wire formats (prints the *_BASE_URL exports).
+## Like every target it runs in the repository root, where media_analysis_fixtures/ (test
+## support, not installed) is found.
 fake-providers: $(STAMP)
 	$(BIN)/python -m media_analysis_fixtures.fake_providers --port 8765
 
 ## Benchmarks (not tests): ratios against ffmpeg's CLI, PyAV's floor and PySceneDetect;
-## speech-to-text real-time factor and word error rate; artifact upload cost.
+## speech-to-text real-time factor and word error rate; artifact upload cost. Each runs as a
+## module from the repository root (benchmarks/ and media_analysis_fixtures/ are found there,
+## neither is installed); `python -m benchmarks.<name> --help` lists its options.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/frames.py
-	$(BIN)/python benchmarks/scenes.py
-	$(BIN)/python benchmarks/speech.py
-	$(BIN)/python benchmarks/storage.py
-	$(BIN)/python benchmarks/executors.py
+	$(BIN)/python -m benchmarks.frames
+	$(BIN)/python -m benchmarks.scenes
+	$(BIN)/python -m benchmarks.speech
+	$(BIN)/python -m benchmarks.storage
+	$(BIN)/python -m benchmarks.executors
 
 ## Pending row -> run start latency and burst throughput, with the three processes on PostgreSQL.
 bench-drain: $(STAMP)
-	$(BIN)/python benchmarks/drain.py
+	$(BIN)/python -m benchmarks.drain
 
 ## Faults under load: bursts, PostgreSQL/daemon/code-server restarts, a full disk.
 bench-faults: $(STAMP)
-	$(BIN)/python benchmarks/faults.py
+	$(BIN)/python -m benchmarks.faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

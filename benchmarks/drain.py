@@ -1,6 +1,6 @@
 """Benchmark: how fast pending rows become runs, and how fast a burst drains.
 
-Starts the three production processes (``media_analysis_fixtures/processes.py``: code
+Starts the three production processes (``media_analysis_fixtures/stack.py``: code
 server, webserver, daemon) on two fresh PostgreSQL databases, with the root ``dagster.yaml``
 (optionally overridden), and measures with short generated clips (2 s, 160x120):
 
@@ -12,10 +12,10 @@ server, webserver, daemon) on two fresh PostgreSQL databases, with the root ``da
 
 Targets on the 2-core reference machine: p50 ≤ 3 s, p95 ≤ 6 s, ≥ 30 requests/min.
 
-    python benchmarks/drain.py                                  # production dagster.yaml
-    python benchmarks/drain.py --dequeue-interval 1 --dequeue-threads 4 --max-concurrent-runs 6
-    python benchmarks/drain.py --unpooled-storage               # Dagster's NullPool storage
-    python benchmarks/drain.py --json                           # one JSON line per setting
+    python -m benchmarks.drain                                  # production dagster.yaml
+    python -m benchmarks.drain --dequeue-interval 1 --dequeue-threads 4 --max-concurrent-runs 6
+    python -m benchmarks.drain --unpooled-storage               # Dagster's NullPool storage
+    python -m benchmarks.drain --json                           # one JSON line per setting
 
 ``--unpooled-storage`` compares with Dagster's own PostgreSQL storage, which opens a new
 connection for every query (``NullPool``): about 290 connections per request here, and
@@ -30,28 +30,18 @@ import contextlib
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from benchmarks._common import ENDED, pending_burst, percentile, wait_ended
+from media_analysis_dagster.tags import TAG_REQUEST_ID
 
 if TYPE_CHECKING:
-    from media_analysis_fixtures.processes import DagsterStack
-
-TAG_REQUEST_ID = "media_analysis/request_id"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (no interpolation: with 20 samples p95 is the 19th)."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
+    from media_analysis_fixtures.stack import DagsterStack
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -65,22 +55,25 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def wait_completed(stack: DagsterStack, ids: list[str], timeout: float) -> dict[str, Any]:
-    """Rows once all have ended (any end status); the caller reports failures."""
-    from media_analysis_fixtures.processes import read_requests, wait_until
+def alive_poll(stack: DagsterStack) -> Callable[[int], None]:
+    """An ``on_poll`` for `wait_ended`: a process of the stack that exits stops the benchmark."""
+    return lambda _: stack.check_alive()
 
-    def check() -> dict[str, Any] | None:
-        stack.check_alive()
-        rows = read_requests(stack.settings.database_url, ids)
-        ended = {"completed", "failed", "cancelled"}
-        return rows if all(rows.get(i, {}).get("status") in ended for i in ids) else None
 
-    return wait_until(check, timeout=timeout, what=f"{len(ids)} rows to end", interval=0.5)
+def figures(stack: DagsterStack, ids: list[str], rows: dict[str, Any], timeout: float) -> dict:
+    """Rows, failures and latency summaries once every row has ended (else TimeoutError)."""
+    if not all(rows.get(i, {}).get("status") in ENDED for i in ids):
+        raise TimeoutError(f"timed out after {timeout:g} s waiting for {len(ids)} rows to end")
+    return {
+        "rows": len(ids),
+        "failed": sum(r["status"] != "completed" for r in rows.values()),
+        **{k: summary(v) for k, v in latencies(stack, rows).items()},
+    }
 
 
 def latencies(stack: DagsterStack, rows: dict[str, Any]) -> dict[str, list[float]]:
     """Per request: row → run created, run created → started, row → started, run duration."""
-    from media_analysis_fixtures.processes import runs
+    from media_analysis_fixtures.graphql import runs
 
     by_request = {r["tags"].get(TAG_REQUEST_ID): r for r in runs(stack)}
     out: dict[str, list[float]] = {"sensor": [], "queue_launch": [], "total": [], "run": []}
@@ -100,7 +93,7 @@ def latencies(stack: DagsterStack, rows: dict[str, Any]) -> dict[str, list[float
 def spaced(stack: DagsterStack, clip: str, count: int, gap_s: float, timeout: float) -> dict:
     """Rows one by one, ``gap_s`` apart (the gap is staggered by a fraction of the sensor loop
     so arrivals fall at every phase of it)."""
-    from media_analysis_fixtures.processes import insert_pending
+    from media_analysis_fixtures.tables import insert_pending
 
     ids: list[str] = []
     for i in range(count):
@@ -108,30 +101,17 @@ def spaced(stack: DagsterStack, clip: str, count: int, gap_s: float, timeout: fl
         ids.append(rid)
         if i < count - 1:
             time.sleep(gap_s + (i % 5) * 0.37)
-    rows = wait_completed(stack, ids, timeout)
-    return {
-        "rows": count,
-        "failed": sum(r["status"] != "completed" for r in rows.values()),
-        **{k: summary(v) for k, v in latencies(stack, rows).items()},
-    }
+    url = stack.settings.database_url
+    rows = wait_ended(url, ids, timeout, on_poll=alive_poll(stack), interval=0.5)
+    return figures(stack, ids, rows, timeout)
 
 
-def burst(stack: DagsterStack, clip: str, count: int, timeout: float) -> dict:
-    from media_analysis_fixtures.processes import insert_pending
-
-    inserted = insert_pending(stack.settings.database_url, count, media_path=clip)
-    ids = [rid for rid, _ in inserted]
-    rows = wait_completed(stack, ids, timeout)
-    start = min(created.timestamp() for _, created in inserted)
-    last = max(r["completed_at"] for r in rows.values() if r["completed_at"])
-    span = last.timestamp() - start
-    return {
-        "rows": count,
-        "failed": sum(r["status"] != "completed" for r in rows.values()),
-        "drain_s": round(span, 1),
-        "per_minute": round(count / span * 60, 1),
-        **{k: summary(v) for k, v in latencies(stack, rows).items()},
-    }
+def drain(stack: DagsterStack, clip: str, count: int, timeout: float) -> dict:
+    """``count`` rows at once: requests per minute from the first insert to the last
+    ``completed_at``, with the latency figures."""
+    url = stack.settings.database_url
+    done = pending_burst(url, clip, count, timeout, on_poll=alive_poll(stack), interval=0.5)
+    return {**done.drain(), **figures(stack, done.ids, done.rows, timeout)}
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -158,7 +138,8 @@ def overrides(args: argparse.Namespace) -> dict[str, Any] | None:
     return out or None
 
 
-def main() -> int:
+def arguments() -> argparse.ArgumentParser:
+    """The command line: phases and sizes, the instance settings to try, where PostgreSQL is."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spaced", type=int, default=20, help="rows for the latency phase")
     parser.add_argument("--gap", type=float, default=3.0, help="seconds between spaced rows")
@@ -182,9 +163,14 @@ def main() -> int:
     parser.add_argument("--admin-url", help="PostgreSQL admin URL (default: as the tests)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir and logs")
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
+    return parser
+
+
+def main() -> int:
+    parser = arguments()
     args = parser.parse_args()
     from media_analysis_fixtures import make_video, pg
-    from media_analysis_fixtures.processes import DagsterStack, StackSettings
+    from media_analysis_fixtures.stack import DagsterStack, StackSettings
 
     base = Path(tempfile.mkdtemp(prefix="ma-drain-"))
     clip = str(make_video(base / "clip.mp4", duration=2.0, size=(160, 120)))
@@ -226,7 +212,7 @@ def main() -> int:
                 )
             if args.burst:
                 bursts = [
-                    burst(stack, str(inbox_clip), args.burst, args.timeout)
+                    drain(stack, str(inbox_clip), args.burst, args.timeout)
                     for _ in range(max(1, args.repeat))
                 ]
                 result["burst"] = bursts[0]

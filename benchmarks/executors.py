@@ -6,21 +6,17 @@ provider tasks (three vision sheets and one transcript) plus the internal analys
 executor it prints the whole run's wall time and the ``analyze`` phase (first provider step
 start to last provider step end, from the event log).
 
-    .venv/bin/python benchmarks/executors.py [--repeat 2] [--skip-multiprocess]
+    .venv/bin/python -m benchmarks.executors [--repeat 2] [--skip-multiprocess]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 EXECUTORS: dict[str, dict[str, Any]] = {
     "threaded in-process (ours, 8 threads)": {"job": "threaded", "config": {"max_concurrent": 8}},
@@ -120,8 +116,13 @@ def main() -> None:
                     run_config={
                         "execution": {"config": spec["config"]},
                         "ops": {
+                            # No analysis cache: every run makes its 4 provider calls.
                             "register_request": {
-                                "config": {"media_path": str(video), "frame_count": 18}
+                                "config": {
+                                    "media_path": str(video),
+                                    "frame_count": 18,
+                                    "use_cache": False,
+                                }
                             }
                         },
                         "loggers": {"console": {"config": {"log_level": "ERROR"}}},

@@ -9,10 +9,10 @@ Methods, each run in its own child process so its peak memory (VmHWM) can be rea
 
 Times for the Python methods start before their first import of PyAV/Pillow and exclude only
 the interpreter start; ffmpeg's is the wall time of its process. Videos are generated once
-under ``.bench/`` (looped stream copies, see ``sample.make_long_video``).
+under ``.bench/`` (looped stream copies, see ``media_analysis_fixtures.make_long_video``).
 
-    python benchmarks/frames.py            # 10 min 1280x720 and 2 h 640x360, both 30 fps
-    python benchmarks/frames.py --quick    # 2 min and 20 min
+    python -m benchmarks.frames            # 10 min 1280x720 and 2 h 640x360, both 30 fps
+    python -m benchmarks.frames --quick    # 2 min and 20 min
 """
 
 from __future__ import annotations
@@ -21,36 +21,20 @@ import argparse
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks._common import CACHE, ROOT, long_video, module_command, peak_rss_mb
+
 if TYPE_CHECKING:
     from media_analysis_dagster.media.probe import VideoInfo
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 FULL = [(600, (1280, 720)), (7200, (640, 360))]
 QUICK = [(120, (1280, 720)), (1200, (640, 360))]
 METHODS = ["ours", "ours-accurate", "ffmpeg-tile", "floor"]
 COUNT, COLS, ROWS, THUMB = 18, 2, 3, 640
-
-
-def video_for(cache: Path, duration: int, size: tuple[int, int], fps: int = 30) -> Path:
-    """The cached benchmark video, generated on first use."""
-    from media_analysis_fixtures import make_long_video
-
-    path = cache / f"long_{duration}s_{size[0]}x{size[1]}_{fps}fps.mp4"
-    if not path.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        print(f"generating {path.name} ...", flush=True)
-        tmp = path.with_suffix(".part.mp4")
-        make_long_video(tmp, duration, size, fps)
-        tmp.rename(path)
-    return path
 
 
 def _floor_frames(video: Path, out: Path, info: VideoInfo) -> list:
@@ -102,19 +86,6 @@ def child(method: str, video: Path, out: Path) -> None:
     )
 
 
-def peak_rss_mb(pid: int | str = "self") -> float:
-    """VmHWM of a process: the peak resident memory of its own image. (ru_maxrss of a child
-    would also count its parent's, which a vfork+exec carries over on Linux.)"""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def run(method: str, video: Path, duration: float) -> tuple[float, float, float | None, dict]:
     """Time, peak RSS (MB), largest |time - target| and frame-choice reasons of one method
     in a fresh process."""
@@ -127,9 +98,9 @@ def run(method: str, video: Path, duration: float) -> tuple[float, float, float 
             cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(video), "-an", "-vf", vf]
             cmd += ["-frames:v", "3", "-q:v", "3", str(out / "sheet_%02d.jpg")]
         else:
-            cmd = [sys.executable, __file__, "--child", method, str(video), str(out)]
+            cmd = module_command("benchmarks.frames", "--child", method, str(video), str(out))
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         peak = 0.0
         while proc.poll() is None:
             peak = max(peak, peak_rss_mb(proc.pid))
@@ -150,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter videos (2 and 20 min)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; best time kept")
-    parser.add_argument("--cache", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument(
         "--child", nargs=3, metavar=("METHOD", "VIDEO", "OUT"), help=argparse.SUPPRESS
@@ -160,7 +131,7 @@ def main() -> None:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
     for duration, size in QUICK if args.quick else FULL:
-        video = video_for(args.cache, duration, size)
+        video = long_video(args.cache, duration, size)
         results = {}
         reasons: dict[str, dict] = {}
         # Rounds interleave the methods, so a burst of load on this shared machine hits them

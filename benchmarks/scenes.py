@@ -13,16 +13,16 @@ loop join is one more hard cut). Encodings:
 - ``gop20s``: a fixed 20 s GOP: every interval is over ``LONG_GOP_SECONDS``, so this measures
   the full-decode fallback.
 
-Plus DESIGN §4's earlier video (``make_long_video``: test patterns, a hard cut every 15 s, no
-fades), for continuity with the figures measured there.
+Plus the frame benchmark's video (``make_long_video``: test patterns, a hard cut every 15 s, no
+fades), for continuity with the figures measured on it before (README, "Scene detection and faces").
 
 Each method runs in its own child process (time from before its imports, peak memory VmHWM).
 A detected transition matches a true one within ±0.5 s (each used once); precision and recall
 count cuts, fades and dissolves together, and ``exact`` is the share of matched hard cuts found
 on their exact frame.
 
-    python benchmarks/scenes.py                # the three 10-minute videos
-    python benchmarks/scenes.py --quick        # the 2-minute unit of each
+    python -m benchmarks.scenes                # the three 10-minute videos
+    python -m benchmarks.scenes --quick        # the 2-minute unit of each
 """
 
 from __future__ import annotations
@@ -31,13 +31,11 @@ import argparse
 import hashlib
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks._common import CACHE, ROOT, long_video, module_command, peak_rss_mb
 
 FPS, SIZE, UNIT_SECONDS, LOOPS, TOLERANCE, XFADE = 30, (1280, 720), 120, 5, 0.5, 1.0
 ENCODINGS = {"x264": [], "gop10s": ["-g", "300", "-keyint_min", "300", "-sc_threshold", "0"]}
@@ -153,17 +151,10 @@ def video_for(cache: Path, encoding: str, loops: int) -> tuple[Path, list[tuple[
     return path, sorted(truth)
 
 
-def design_video(cache: Path, seconds: int) -> tuple[Path, list[tuple[float, str]]]:
-    """The video of DESIGN §4's earlier measurements (``make_long_video``: moving and still test
-    patterns, a hard cut every 15 s, no fades), shared with ``benchmarks/frames.py``."""
-    from media_analysis_fixtures import make_long_video
-
-    path = cache / f"long_{seconds}s_1280x720_30fps.mp4"
-    if not path.exists():
-        print(f"generating {path.name} ...", flush=True)
-        part = path.with_suffix(".part.mp4")
-        make_long_video(part, seconds, (1280, 720), 30)
-        part.rename(path)
+def frames_video(cache: Path, seconds: int) -> tuple[Path, list[tuple[float, str]]]:
+    """The frame benchmark's video (``make_long_video``: moving and still test patterns, a hard
+    cut every 15 s, no fades), the same file as ``benchmarks/frames.py``'s."""
+    path = long_video(cache, seconds, (1280, 720), 30)
     return path, [(float(t), "cut") for t in range(15, seconds, 15)]
 
 
@@ -193,14 +184,6 @@ def child(method: str, video: Path) -> None:
     )
 
 
-def peak_rss_mb() -> float:
-    """VmHWM: the peak resident memory of this process."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def score(found: list, truth: list) -> tuple[float, float, float]:
     """Precision, recall (one-to-one matches within TOLERANCE) and the share of matched hard
     cuts placed on their exact frame."""
@@ -227,8 +210,8 @@ def score(found: list, truth: list) -> tuple[float, float, float]:
 
 def run(method: str, video: Path) -> dict:
     with tempfile.TemporaryDirectory():
-        cmd = [sys.executable, __file__, "--child", method, str(video)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        cmd = module_command("benchmarks.scenes", "--child", method, str(video))
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode:
         raise RuntimeError(f"{method} failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -238,7 +221,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the 2-minute unit, not 10 min")
     parser.add_argument("--repeat", type=int, default=1, help="runs per method; best time kept")
-    parser.add_argument("--cache", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--encodings", nargs="+", default=list(ENCODINGS), choices=ENCODINGS)
     parser.add_argument(
         "--methods",
@@ -249,9 +232,9 @@ def main() -> None:
     parser.add_argument("--generate", action="store_true", help="only make the videos")
     parser.add_argument(
         "--no-design-video",
-        dest="design_video",
+        dest="frames_video",
         action="store_false",
-        help="leave out DESIGN's earlier hard-cuts-only video",
+        help="leave out the frame benchmark's hard-cuts-only video",
     )
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "VIDEO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -260,8 +243,8 @@ def main() -> None:
         return
     rows: list[tuple[str, str, dict, float, float, float]] = []
     videos = [video_for(args.cache, e, 1 if args.quick else LOOPS) for e in args.encodings]
-    if args.design_video:
-        videos.append(design_video(args.cache, 120 if args.quick else 600))
+    if args.frames_video:
+        videos.append(frames_video(args.cache, 120 if args.quick else 600))
     for video, truth in videos:
         if args.generate:
             continue

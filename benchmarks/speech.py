@@ -11,9 +11,9 @@ same model and options (VAD on, no conditioning on the previous text). Memory is
 tracemalloc peak: numpy buffers are traced; the model's own C++ memory is not, and is the same
 for both.
 
-    python benchmarks/speech.py                  # needs espeak-ng (apt-get install espeak-ng)
-    python benchmarks/speech.py --minutes 5 --beam-size 1
-    python benchmarks/speech.py --json
+    python -m benchmarks.speech                  # needs espeak-ng (apt-get install espeak-ng)
+    python -m benchmarks.speech --minutes 5 --beam-size 1
+    python -m benchmarks.speech --json
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -29,13 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from media_analysis_dagster import demo_video as synth  # noqa: E402
-from media_analysis_dagster.media import speech  # noqa: E402
-from media_analysis_fixtures import speech as sf  # noqa: E402
+from media_analysis_dagster import demo_video as synth
+from media_analysis_dagster.media import speech
+from media_analysis_fixtures import speech as sf
 
 
 def _cpu_s() -> float:

@@ -6,21 +6,17 @@ keep objects in memory: their figures bound the client's overhead (hashing, sign
 multipart, chunking), not what AWS, R2 or GCS would do over a real network. The sha256 pass
 is printed as the floor every put pays.
 
-    .venv/bin/python benchmarks/storage.py [--mb 100] [--repeat 2]
+    .venv/bin/python -m benchmarks.storage [--mb 100] [--repeat 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def best_of(repeat: int, action: Callable[[], object]) -> float:

@@ -1,15 +1,17 @@
 """What does a bucket cost a whole request? media_analysis_job on a 10-minute 720p video with
 ``MEDIA_ANALYSIS_STORAGE=local`` against ``s3`` (moto's server), in one run of this script.
 
-The job is the definitions' own, executed in this process (``execute_in_process``) with the
-tables in a temporary SQLite file and speech-to-text off, so the two runs differ only in where
-artifacts go. With ``s3`` every artifact (the ~100 MB original included) is hashed, uploaded in
-8 MiB parts as it is made and the run's scratch folder is emptied at the end. moto runs in a
-child process on 127.0.0.1 (``object_servers_process``) and keeps objects in memory: the figure
-bounds the client-side overhead, not a real network's. The video is generated once under
-``.bench/`` (the same file ``benchmarks/frames.py`` uses).
+The job is the definitions' own, executed in this process (``execute_in_process``) with its
+resources built from the environment as the code location builds them
+(``media_analysis_fixtures.resources.resources_from_env``), the tables in a temporary SQLite
+file and speech-to-text off, so the two runs differ only in where artifacts go. With ``s3``
+every artifact (the ~100 MB original included) is hashed, uploaded in 8 MiB parts as it is
+made and the run's scratch folder is emptied at the end. moto runs in a child process on
+127.0.0.1 (``object_servers_process``) and keeps objects in memory: the figure bounds the
+client-side overhead, not a real network's. The video is generated once under ``.bench/``
+(the same file ``benchmarks/frames.py`` uses).
 
-    .venv/bin/python benchmarks/storage_pipeline.py [--duration 600] [--repeat 1]
+    .venv/bin/python -m benchmarks.storage_pipeline [--duration 600] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -25,30 +26,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks._common import CACHE, long_video
 
 SIZE = (1280, 720)
 FPS = 30
 
 
-def video_for(cache: Path, duration: int) -> Path:
-    """The cached benchmark video (same name and content as ``benchmarks/frames.py``'s)."""
-    from media_analysis_fixtures import make_long_video
-
-    path = cache / f"long_{duration}s_{SIZE[0]}x{SIZE[1]}_{FPS}fps.mp4"
-    if not path.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        print(f"generating {path.name} ...", flush=True)
-        tmp = path.with_suffix(".part.mp4")
-        make_long_video(tmp, float(duration), SIZE, FPS)
-        tmp.rename(path)
-    return path
-
-
 @contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """``values`` set in ``os.environ`` for the block (the resources read them at run time)."""
+    """``values`` set in ``os.environ`` for the block: the resources' secrets (``EnvVar``, the
+    object-storage keys) are read from it when the run uses them."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -68,7 +55,8 @@ def run_once(video: Path, work: Path, storage_env: Mapping[str, str]) -> dict[st
     from media_analysis_dagster.db.engine import connect_engine
     from media_analysis_dagster.db.store import Store
     from media_analysis_dagster.definitions import build_definitions
-    from media_analysis_dagster.resources import DatabaseResource, FileStorageResource
+    from media_analysis_dagster.tags import TAG_REQUEST_ID
+    from media_analysis_fixtures.resources import resources_from_env
 
     data_dir = work / "data"
     inbox = data_dir / "inbox"
@@ -76,6 +64,7 @@ def run_once(video: Path, work: Path, storage_env: Mapping[str, str]) -> dict[st
     media = Path(shutil.copyfile(video, inbox / video.name))
     db_url = f"sqlite:///{work / 'tables.db'}"
     env = {
+        "MEDIA_ANALYSIS_DATABASE_URL": db_url,
         "MEDIA_ANALYSIS_DATA_DIR": str(data_dir),
         "MEDIA_ANALYSIS_MEDIA_ROOTS": str(inbox),
         "MEDIA_ANALYSIS_WHISPER_MODEL": "off",
@@ -89,16 +78,13 @@ def run_once(video: Path, work: Path, storage_env: Mapping[str, str]) -> dict[st
                 "ops": {"register_request": {"config": {"media_path": str(media)}}},
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             },
-            resources={
-                "database": DatabaseResource(url=db_url),
-                "files": FileStorageResource(data_dir=str(data_dir)),
-            },
+            resources=resources_from_env(),
             instance=instance,
             raise_on_error=False,
         )
         seconds = time.perf_counter() - start
         run = instance.get_run_by_id(result.run_id)
-    request_id = run.tags.get("media_analysis/request_id") if run else None
+    request_id = run.tags.get(TAG_REQUEST_ID) if run else None
     engine = connect_engine(db_url)
     row = Store(engine).get_request(request_id) if request_id else None
     engine.dispose()
@@ -125,7 +111,7 @@ def main() -> None:
 
     from media_analysis_fixtures.object_servers import object_servers_process
 
-    video = video_for(ROOT / ".bench", args.duration)
+    video = long_video(CACHE, args.duration, SIZE, FPS)
     print(f"video: {video.name}, {video.stat().st_size / 1e6:.1f} MB", flush=True)
     best: dict[str, dict[str, Any]] = {}
     with object_servers_process() as (s3, _gcs):

@@ -1,2 +1,2 @@
--- Dagster's own storage lives in its own database on the same server (DESIGN.md section 3).
+-- Dagster's own storage lives in its own database on the same server (README, "Configuration").
 CREATE DATABASE dagster OWNER media;

@@ -8,21 +8,19 @@ code server's process group SIGKILLed while slow runs execute, and a full data f
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from benchmarks import faults
 
 # Part of ``make test`` (``make test-faults`` runs only these): about 4 minutes on an idle
 # 2-core machine, 9 under a load average of 20.
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.faults]
 
-ROOT = Path(__file__).resolve().parents[1]
 ROWS = 20
 FAULT_ROWS = 12
 DRAIN_S = 600.0
@@ -31,18 +29,6 @@ load average of 25."""
 CODE_SERVER_BOUND_S = 150.0
 """SIGKILL of the code server's group → the final attempt's row ``failed``: the restart plus
 ``run_liveness_sensor`` (30 s interval, 5 s daemon loop) plus ``failed_run_sync_sensor`` (30 s)."""
-
-
-def _load_faults() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("faults_bench", ROOT / "benchmarks" / "faults.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-faults = _load_faults()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """End to end: the three production processes on PostgreSQL, driven the ways n8n drives them.
 
-One code server, one webserver and one daemon (``processes.py``, started as
+One code server, one webserver and one daemon (``stack.py``, started as
 ``deploy/commands.sh`` starts them) with the root ``dagster.yaml`` copied unchanged into a
 temporary ``DAGSTER_HOME``. Dagster's storage and the four tables live in two fresh databases.
 The only speed setting is the application's own ``MEDIA_ANALYSIS_SENSOR_INTERVAL_S`` (and the
@@ -14,33 +14,24 @@ terminated or its worker is killed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from media_analysis_fixtures import make_video, pg
-from media_analysis_fixtures.processes import (
-    JOB,
-    LOCATION,
-    REPOSITORY,
-    DagsterStack,
-    StackSettings,
-    insert_pending,
-    read_requests,
-    run_worker_pid,
-    runs,
-    wait_until,
-)
+from media_analysis_fixtures.graphql import JOB, LOCATION, REPOSITORY, run_worker_pid, runs
+from media_analysis_fixtures.media_server import TricklingServer as MediaServer
+from media_analysis_fixtures.media_server import trickling_server
+from media_analysis_fixtures.processes import wait_until
+from media_analysis_fixtures.stack import DagsterStack, StackSettings
+from media_analysis_fixtures.tables import insert_pending, read_requests
 
 from .test_docs import n8n_eval
 
@@ -88,56 +79,6 @@ def databases(pg_admin_url: str) -> Iterator[tuple[str, str]]:
         pg.drop_database(pg_admin_url, dagster_db)
 
 
-class MediaServer(ThreadingHTTPServer):
-    """Serves ``root`` on 127.0.0.1: ``/media/<name>`` at once, ``/slow/<name>`` trickled over
-    ``SLOW_DOWNLOAD_S`` seconds (stopping early when the server shuts down)."""
-
-    daemon_threads = True
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(("127.0.0.1", 0), MediaHandler)
-        self.root = root
-        self.closing = threading.Event()
-
-    def url(self, kind: str, name: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/{kind}/{name}"
-
-
-class MediaHandler(BaseHTTPRequestHandler):
-    server: MediaServer
-
-    def do_GET(self) -> None:
-        kind, _, name = self.path.strip("/").partition("/")
-        path = self.server.root / Path(name).name
-        if kind not in {"media", "slow"} or not path.is_file():
-            self.send_error(404)
-            return
-        body = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if kind == "media":
-            self.wfile.write(body)
-            return
-        # A run worker killed mid-download closes the connection: expected here.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self._trickle(body)
-
-    def _trickle(self, body: bytes) -> None:
-        steps = 24
-        piece = max(1, len(body) // (steps + 1))
-        for i in range(steps):
-            self.wfile.write(body[i * piece : (i + 1) * piece])
-            self.wfile.flush()
-            if self.server.closing.wait(SLOW_DOWNLOAD_S / steps):
-                return
-        self.wfile.write(body[steps * piece :])
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One short generated clip, reused by every request."""
@@ -146,16 +87,9 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def media_server(clip: Path) -> Iterator[MediaServer]:
-    server = MediaServer(clip.parent)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
-    thread.start()
-    try:
+    """``/media/<name>`` at once, ``/slow/<name>`` trickled over ``SLOW_DOWNLOAD_S`` seconds."""
+    with trickling_server(clip.parent, SLOW_DOWNLOAD_S) as server:
         yield server
-    finally:
-        server.closing.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Object storage with the three production processes: each run works in a scratch folder that
 is deleted when it ends, as a pod's disk would be, and the bucket is the only copy.
 
-Code server, webserver and daemon on PostgreSQL (``processes.py``) with
+Code server, webserver and daemon on PostgreSQL (``stack.py``) with
 ``MEDIA_ANALYSIS_STORAGE=s3`` against moto's S3 server, started here on 127.0.0.1. Pending rows
 are inserted as n8n inserts them; the sensor launches one run per row. After the runs end, the
 stack's ``scratch/`` holds no file, and every artifact of every row is downloaded with
@@ -23,14 +23,11 @@ from media_analysis_dagster import cli
 from media_analysis_dagster.db.engine import connect_engine
 from media_analysis_dagster.db.store import Store
 from media_analysis_fixtures import make_video, pg
+from media_analysis_fixtures.graphql import runs
 from media_analysis_fixtures.object_servers import S3Server, moto_s3_server
-from media_analysis_fixtures.processes import (
-    DagsterStack,
-    StackSettings,
-    insert_pending,
-    runs,
-    wait_until,
-)
+from media_analysis_fixtures.processes import wait_until
+from media_analysis_fixtures.stack import DagsterStack, StackSettings
+from media_analysis_fixtures.tables import insert_pending
 
 from .test_integration import TAG_REQUEST_ID, TERMINAL, wait_for_rows
 

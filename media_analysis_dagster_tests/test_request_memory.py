@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 
 import media_analysis_fixtures as sample
-
-from .media.hostile_fixtures import (
+from media_analysis_fixtures.documents import write_raw_pdf
+from media_analysis_fixtures.hostile_media import (
     make_growing_video,
     make_long_audio_video,
-    write_raw_pdf,
     x264_clip,
 )
 

@@ -13,8 +13,9 @@ each, with buckets created up front. Three ways to use them:
   a subprocess: a Dagster run worker, the CLI).
 - a separate process, for tests that must not share the servers' interpreter:
   ``with object_servers_process() as (s3, gcs): ...``, or by hand
-  ``python -m media_analysis_fixtures.object_servers`` (prints one JSON line with both
-  servers' settings and env, serves until its stdin closes or it is interrupted).
+  ``python -m media_analysis_fixtures.object_servers`` from the repository root (prints one
+  JSON line with both servers' settings and env, serves until its stdin closes or it is
+  interrupted).
 
 moto keeps its buckets in process-wide state: two moto servers in one process share them.
 """
@@ -73,7 +74,7 @@ class S3Server:
         return StorageConfig(**{**values, **fields})
 
     def env(self, *, kind: str = "s3", prefix: str = PREFIX) -> dict[str, str]:
-        """DESIGN.md §3 variables that select this server."""
+        """The variables that select this server (README, "Configuration")."""
         return {
             "MEDIA_ANALYSIS_STORAGE": kind,
             "MEDIA_ANALYSIS_STORAGE_BUCKET": self.bucket,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,6 +21,8 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from .processes import free_port
+
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -31,12 +32,6 @@ def _answers(url: str) -> bool:
         return True
     except psycopg2.Error:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pg_bin(name: str) -> str | None:
@@ -55,7 +50,7 @@ def throwaway_cluster() -> Iterator[str]:
     if not initdb or not pg_ctl:
         raise RuntimeError("no initdb/pg_ctl on this machine")
     base = Path(tempfile.mkdtemp(prefix="ma-pg-"))
-    data, port = base / "data", _free_port()
+    data, port = base / "data", free_port()
     prefix: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
@@ -150,7 +145,7 @@ class Cluster:
             raise RuntimeError("no initdb/pg_ctl on this machine")
         self.initdb, self.pg_ctl = initdb, pg_ctl
         self.base = Path(tempfile.mkdtemp(prefix="ma-pg-"))
-        self.data, self.port = self.base / "data", _free_port()
+        self.data, self.port = self.base / "data", free_port()
         self.prefix: list[str] = []
         if os.geteuid() == 0:
             shutil.chown(self.base, "postgres")

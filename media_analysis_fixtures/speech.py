@@ -11,11 +11,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .audio import write_pcm16
 
 RATE = 16000
 
@@ -69,14 +70,7 @@ def silence(seconds: float) -> np.ndarray:
 
 def write_wav(path: str | Path, pieces: Sequence[np.ndarray]) -> Path:
     """Write int16 pieces one after another as a 16 kHz mono WAV (streamed, piece by piece)."""
-    path = Path(path)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(RATE)
-        for piece in pieces:
-            wav.writeframes(piece.astype("<i2").tobytes())
-    return path
+    return write_pcm16(path, pieces, rate=RATE)
 
 
 def make_speech_wav(

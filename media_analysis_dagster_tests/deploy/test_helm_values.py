@@ -293,7 +293,7 @@ def test_run_pods_use_object_storage_and_no_shared_volume() -> None:
         "AWS_SECRET_ACCESS_KEY": "secret",
         "AWS_REGION": "eu-west-1",
     }
-    storage = settings.storage_config(env | from_secrets)
+    storage = settings.load_settings(env | from_secrets).storage.config
     assert (storage.kind, storage.bucket, storage.region) == ("s3", "media-analysis", "eu-west-1")
 
 

@@ -15,8 +15,8 @@ from media_analysis_dagster.media.errors import (
     MediaLimitError,
     UnsupportedMediaError,
 )
-
-from .doc_fixtures import make_tone, make_video
+from media_analysis_fixtures.audio import make_tone
+from media_analysis_fixtures.video import make_clip as make_video
 
 RATE = 16000
 

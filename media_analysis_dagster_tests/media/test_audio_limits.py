@@ -16,16 +16,14 @@ from media_analysis_dagster.media.errors import (
     UnsupportedMediaError,
 )
 from media_analysis_dagster.media.probe import probe_video
-
-from .hostile_fixtures import (
+from media_analysis_fixtures.audio import tone, write_wav
+from media_analysis_fixtures.hostile_media import (
     concat_rate_change_mp3,
     make_big_pcm_blocks,
     make_long_audio_video,
     make_understated_mkv,
-    tone,
-    write_wav,
 )
-from .peak_memory import run_measured
+from media_analysis_fixtures.peak_memory import run_measured
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,7 @@ from media_analysis_dagster.media.errors import (
     MediaLimitError,
     UnsupportedMediaError,
 )
-
-from .doc_fixtures import encrypt_pdf, write_image_pdf, write_text_pdf
+from media_analysis_fixtures.documents import encrypt_pdf, write_image_pdf, write_text_pdf
 
 PDF = "application/pdf"
 

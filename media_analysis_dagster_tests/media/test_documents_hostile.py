@@ -20,9 +20,9 @@ from media_analysis_dagster.media.documents import (
 from media_analysis_dagster.media.errors import CorruptMediaError, MediaLimitError
 from media_analysis_dagster.media.sniff import Sniffed, sniff
 from media_analysis_dagster.media.text_stats import safe_text
-
-from .hostile_fixtures import write_blank_png, write_raw_pdf
-from .peak_memory import run_measured
+from media_analysis_fixtures.documents import write_raw_pdf
+from media_analysis_fixtures.hostile_media import write_blank_png
+from media_analysis_fixtures.peak_memory import run_measured
 
 PDF = "application/pdf"
 UNSAFE = re.compile("[\x00\ud800-\udfff]")

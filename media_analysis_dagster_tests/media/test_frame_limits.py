@@ -29,8 +29,7 @@ from media_analysis_dagster.media.errors import MediaLimitError
 from media_analysis_dagster.media.frame_writing import MIN_FRAME_SIDE
 from media_analysis_dagster.media.frames import ExtractedFrame, extract_frames
 from media_analysis_dagster.media.probe import probe_video
-
-from .hostile_fixtures import make_growing_video, x264_clip
+from media_analysis_fixtures.hostile_media import make_growing_video, x264_clip
 
 #: Peak resident memory allowed for the child that handles every hostile clip (the interpreter
 #: with PyAV, Pillow and numpy loaded is about 85 MB here; the unbounded sheets took 1-4 GB,

@@ -1,7 +1,7 @@
 """Frames worth looking at: default mode avoids black, blurred and repeated pictures within its
 window and says why; accurate mode keeps the exact frame; scene-aware targets cover every scene.
 
-Every video is scripted frame by frame (`pattern_video`), so each JPEG can be read back and
+Every video is scripted frame by frame (`make_pattern_video`), so each JPEG can be read back and
 compared with what the frame at its recorded presentation time shows.
 """
 
@@ -20,8 +20,7 @@ from media_analysis_dagster.media.frames import (
     scene_targets,
 )
 from media_analysis_fixtures import read_counter
-
-from .pattern_video import make_pattern_video
+from media_analysis_fixtures.counter_video import make_pattern_video
 
 FPS = 25
 

@@ -20,9 +20,10 @@ from media_analysis_dagster.media.frames import (
 )
 from media_analysis_dagster.media.probe import probe_video
 from media_analysis_fixtures import make_counter_video, read_counter
+from media_analysis_fixtures.real_media import real_media
 
 from .video_fixtures import *  # noqa: F403
-from .video_fixtures import COUNTER_FPS, real_media
+from .video_fixtures import COUNTER_FPS
 
 
 def test_targets_are_centred() -> None:

@@ -28,8 +28,7 @@ from media_analysis_dagster.media.errors import (
 from media_analysis_dagster.media.probe import probe_video
 from media_analysis_dagster.media.sniff import sniff
 from media_analysis_fixtures import run_ffmpeg
-
-from .doc_fixtures import write_text_pdf
+from media_analysis_fixtures.documents import write_text_pdf
 
 ENTRY_POINTS: dict[str, Callable[[Path, Path], Any]] = {
     "sniff": lambda path, out: sniff(path),

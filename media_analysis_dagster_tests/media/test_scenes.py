@@ -22,9 +22,9 @@ from media_analysis_dagster.media.scenes import (
     SceneMotionResult,
     detect_scenes_and_motion,
 )
+from media_analysis_fixtures.real_media import real_media
 
 from .video_fixtures import *  # noqa: F403
-from .video_fixtures import real_media
 
 FPS = 25
 #: make_video puts a segment's first frame at the first frame at or after its nominal time.

@@ -10,8 +10,10 @@ from PIL import Image
 from media_analysis_dagster.media.errors import CorruptMediaError, UnsupportedMediaError
 from media_analysis_dagster.media.probe import probe_video
 from media_analysis_dagster.media.sniff import Sniffed, sniff, text_codec
-
-from .doc_fixtures import ffmpeg, make_tone, make_video, write_text_pdf
+from media_analysis_fixtures.audio import make_tone
+from media_analysis_fixtures.documents import write_text_pdf
+from media_analysis_fixtures.ffmpeg import ffmpeg
+from media_analysis_fixtures.video import make_clip as make_video
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
 """Videos generated once per test session for the video tests (real media, no mocks).
 
 Star-import this module into a test module (``from .video_fixtures import *``); the fixtures
-are session-scoped so the probe, frame, sheet and scene tests share one set of small files.
+are session-scoped so the probe, frame, sheet and scene tests share one set of small files. The
+makers are ``media_analysis_fixtures``'; these fixtures stay here, with the only tests using them.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -46,14 +46,3 @@ def rotated_video(video_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def sar_video(video_dir: Path) -> Path:
     return sample.make_video(video_dir / "sar.mp4", duration=3, sar=(2, 1), audio=False)
-
-
-def real_media(*parts: str) -> Path:
-    """A file under ``MEDIA_ANALYSIS_REAL_MEDIA_DIR`` (media made by others), or skip."""
-    root = os.environ.get("MEDIA_ANALYSIS_REAL_MEDIA_DIR")
-    if not root:
-        pytest.skip("MEDIA_ANALYSIS_REAL_MEDIA_DIR is not set (point it at shared/media)")
-    path = Path(root, *parts)
-    if not path.is_file():
-        pytest.skip(f"{path} is missing")
-    return path

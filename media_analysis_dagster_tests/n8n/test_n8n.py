@@ -1,6 +1,6 @@
 """The shipped n8n workflows in a real n8n 2.x, set up by running docs/n8n/README.md's quick start
 word for word, against real PostgreSQL and (for the launch workflows) the three real Dagster
-processes (``media_analysis_fixtures.processes``).
+processes (``media_analysis_fixtures.stack``).
 
 What is checked is what a caller of the webhooks sees: values with commas arrive intact, every
 error answers a non-2xx JSON reason, a launched request completes, and the callback workflow
@@ -26,7 +26,9 @@ import yaml
 from media_analysis_dagster.net.webhooks import deliver
 from media_analysis_dagster.pipeline.callbacks import build_payload
 from media_analysis_fixtures import make_video, pg
-from media_analysis_fixtures.processes import JOB, DagsterStack, StackSettings, wait_until
+from media_analysis_fixtures.graphql import JOB
+from media_analysis_fixtures.processes import wait_until
+from media_analysis_fixtures.stack import DagsterStack, StackSettings
 
 from .harness import N8n, install, running
 

@@ -15,8 +15,7 @@ from media_analysis_dagster.net.clients import (
     ResponseTooLarge,
     sdk_http_client,
 )
-
-from .stretching_server import CHAT_COMPLETION, stretching_server
+from media_analysis_fixtures.stretching_server import CHAT_COMPLETION, stretching_server
 
 SLACK_S = 0.6  # scheduling slack on a busy 2-core machine
 MIB = 1024 * 1024

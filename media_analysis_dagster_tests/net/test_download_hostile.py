@@ -26,7 +26,7 @@ import pytest
 from media_analysis_dagster.net.addresses import AllowList
 from media_analysis_dagster.net.download import FetchLimits, download
 from media_analysis_dagster.net.errors import DeadlineExceededError, DownloadError
-from media_analysis_dagster_tests.media.peak_memory import run_measured
+from media_analysis_fixtures.peak_memory import run_measured
 
 PAYLOAD = hashlib.sha256(b"media").digest() * 20_000  # 640,000 bytes
 BOMB_BYTES = 128 * 1024 * 1024

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from media_analysis_fixtures import make_video
+from media_analysis_fixtures.documents import encrypt_pdf, write_text_pdf
+from media_analysis_fixtures.media_server import media_server
 
-from ..media.doc_fixtures import encrypt_pdf, write_text_pdf
 from .harness import Pipeline
-from .http_media import media_server
 
 
 def assert_failed_cleanly(pipeline: Pipeline, result, step: str, *words: str) -> dict:

@@ -22,10 +22,10 @@ from media_analysis_dagster.jobs import retention_cleanup_job
 from media_analysis_dagster.settings import load_settings
 from media_analysis_dagster.storage import StorageConfig, open_store, request_prefix
 from media_analysis_fixtures import make_audio, make_video
+from media_analysis_fixtures.documents import write_text_pdf
 from media_analysis_fixtures.object_servers import GcsServer, S3Server, gcs_server, s3_server  # noqa: F401
 from media_analysis_fixtures.resources import resources_from_env
 
-from ..media.doc_fixtures import write_text_pdf
 from ..sensor_helpers import set_times
 from .harness import Pipeline
 

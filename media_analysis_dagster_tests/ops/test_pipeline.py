@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from media_analysis_fixtures import cut_times, make_audio, make_video, read_counter
+from media_analysis_fixtures.counter_video import make_pattern_video
+from media_analysis_fixtures.documents import write_image_pdf, write_text_pdf
 
-from ..media.doc_fixtures import write_image_pdf, write_text_pdf
-from ..media.pattern_video import make_pattern_video
 from .harness import Pipeline
 
 ENGLISH = (
@@ -239,7 +239,7 @@ def test_step_reexecution_replaces_rows(pipeline: Pipeline) -> None:
 
 
 def test_real_counter_video_if_available(pipeline: Pipeline) -> None:
-    from ..media.video_fixtures import real_media
+    from media_analysis_fixtures.real_media import real_media
 
     source = real_media("pyscenedetect", "counter.mp4")
     video = Path(shutil.copy(source, pipeline.inbox / "counter.mp4"))

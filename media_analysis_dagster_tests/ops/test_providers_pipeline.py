@@ -270,3 +270,61 @@ def test_provider_calls_hold_a_slot_of_the_provider_pool(
         assert not info.claimed_slots, "every slot is given back"
     assert req["status"] == "completed" and len(calls) == 4  # 3 sheets + summary
     assert all(b - a >= 0.45 for a, b in itertools.pairwise(calls))
+
+
+def test_absurd_usage_counts_are_stored_bounded(
+    sqlite_pipeline: Pipeline, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider that reports 10^30 tokens: every number headed for the tables fits its column
+    (``db/bounds.py``), so the request completes instead of failing with ``integer out of
+    range``."""
+    from media_analysis_fixtures.fake_providers import responses
+
+    enable(monkeypatch, fake, "openai")
+    monkeypatch.setenv("MEDIA_ANALYSIS_WHISPER_MODEL", "off")
+    absurd = responses.chat_completion("openai", {"model": "gpt-4o-mini"}, 1)
+    absurd["usage"] = {
+        "prompt_tokens": 10**30,
+        "completion_tokens": 10**30,
+        "total_tokens": 2 * 10**30,
+    }
+    fake.script("openai", "chat", [FakeResponse(body=absurd)] * 8)
+    result = sqlite_pipeline.run(media_path=str(video(sqlite_pipeline, 3.0)), frame_count=2)
+    req = sqlite_pipeline.request_of(result)
+    assert result.success and req is not None and req["status"] == "completed", req
+    paid = [r for r in req["results"] if r["provider"] == "openai"]
+    counts = [r["token_count"] for r in paid if r["result_type"] != "transcription"]
+    assert counts and all(c == 2**31 - 1 for c in counts), counts
+    assert all(r["cost_usd"] is None or r["cost_usd"] <= 10**4 for r in paid)
+
+
+@pytest.mark.parametrize("mode", ["trickle", "endless"])
+def test_a_stretching_provider_ends_the_row_within_deadline_times_attempts(
+    sqlite_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A provider that trickles its answer a byte at a time (every read in time) or streams
+    without end is cut at ``MEDIA_ANALYSIS_PROVIDER_TIMEOUT_S`` per call: the request still ends,
+    within the calls' deadlines times attempts, with the offline summary."""
+    from media_analysis_fixtures.stretching_server import stretching_server
+
+    deadline, attempts = 1.5, 2
+    monkeypatch.setenv("MEDIA_ANALYSIS_PROVIDER_TIMEOUT_S", str(deadline))
+    monkeypatch.setenv("MEDIA_ANALYSIS_PROVIDER_RETRIES", str(attempts - 1))
+    monkeypatch.setenv("MEDIA_ANALYSIS_PROVIDER_RETRY_DELAY_S", "0.05")
+    monkeypatch.setenv("MEDIA_ANALYSIS_WHISPER_MODEL", "off")
+    with stretching_server() as url:
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{url}/{mode}/v1")
+        clip = make_video(sqlite_pipeline.inbox / "stretch.mp4", duration=2.0, size=(160, 120))
+        started = time.monotonic()
+        result = sqlite_pipeline.run(media_path=str(clip), frame_count=2)
+        elapsed = time.monotonic() - started
+    req = sqlite_pipeline.request_of(result)
+    assert result.success and req is not None and req["status"] == "completed", req
+    calls = [a for a in req["provider_chain"] if a["provider"] == "openai"]
+    assert calls and all(a["status"] == "error" for a in calls), calls
+    assert all(a["ms"] <= attempts * deadline * 1000 + 1500 for a in calls), calls
+    summary = [r for r in req["results"] if r["result_type"] == "summary"]
+    assert [r["provider"] for r in summary] == ["internal"]
+    # vision (one call chain) then the summary chain, each at most deadline times attempts
+    assert elapsed < 2 * attempts * deadline + 45, elapsed

@@ -22,7 +22,7 @@ from media_analysis_dagster.providers.errors import (
 from media_analysis_dagster.providers.openai_compat import OpenAICompatibleProvider
 from media_analysis_dagster.providers.registry import build_providers
 from media_analysis_dagster.providers.specs import ALL_SPECS
-from media_analysis_dagster_tests.net.stretching_server import stretching_server
+from media_analysis_fixtures.stretching_server import stretching_server
 
 from .conftest import SECRET
 

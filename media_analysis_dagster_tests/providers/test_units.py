@@ -30,6 +30,7 @@ from media_analysis_dagster.providers.retry import (
     call_with_retries,
     parse_retry_after,
 )
+from media_analysis_fixtures.processes import ROOT
 
 
 def flaky(errors):
@@ -175,6 +176,7 @@ def test_main_prints_exports():
         [sys.executable, "-m", "media_analysis_fixtures.fake_providers", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=ROOT,  # media_analysis_fixtures is not installed: it is found from the repo root
     )
     try:
         lines = []

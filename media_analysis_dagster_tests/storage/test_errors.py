@@ -19,10 +19,10 @@ from media_analysis_dagster.storage import (
     artifact_key,
     open_store,
 )
+from media_analysis_fixtures.gcs_standin import refusing_google, service_account_file
 from media_analysis_fixtures.object_servers import GcsServer, S3Server, moto_iam_auth
 
 from .conftest import backend_config
-from .gcs_standin import refusing_google, service_account_file
 
 CLASS_NAME = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+(?:Error|Exception)\b|Traceback")
 

@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from media_analysis_dagster.storage import StorageConfig, StorageConfigError, open_store
+from media_analysis_fixtures.gcs_standin import authorized_user_file, service_account_file
 from media_analysis_fixtures.object_servers import GcsServer
-
-from .gcs_standin import authorized_user_file, service_account_file
 
 
 def test_signed_with_a_service_account_key(tmp_path: Path, gcs_server: GcsServer) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from media_analysis_dagster_tests.media.peak_memory import run_measured
 from media_analysis_fixtures.object_servers import GcsServer, S3Server
+from media_analysis_fixtures.peak_memory import run_measured
 
 from .conftest import backend_config
 

@@ -1,6 +1,6 @@
 """The Dagster UI in a real browser: what an operator sees of a request launched by hand.
 
-The three production processes run on PostgreSQL (``processes.py``, as in
+The three production processes run on PostgreSQL (``stack.py``, as in
 ``test_integration.py``); Debian's Chromium, driven by Playwright, launches two runs from the
 launchpad — a generated video that succeeds and a text file named ``.mp4`` that claims to be a
 video — and then checks the three things the UI owes an operator:
@@ -26,14 +26,9 @@ from pathlib import Path
 import pytest
 
 from media_analysis_fixtures import make_video, pg
-from media_analysis_fixtures.processes import (
-    JOB,
-    LOCATION,
-    DagsterStack,
-    StackSettings,
-    read_requests,
-    runs,
-)
+from media_analysis_fixtures.graphql import JOB, LOCATION, runs
+from media_analysis_fixtures.stack import DagsterStack, StackSettings
+from media_analysis_fixtures.tables import read_requests
 
 from .browser import DagsterUI, Screenshots, chromium, chromium_path, image_size
 

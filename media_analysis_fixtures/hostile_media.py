@@ -1,20 +1,18 @@
 """Hostile and odd media made at test time: files whose headers lie, inflate or carry junk.
 
-Every file here is small and quick to make (ffmpeg from imageio-ffmpeg, the stdlib ``wave``
-writer, hand-written PDF bytes); what makes it hostile is what it claims or what it decodes to.
+Every file here is small and quick to make (ffmpeg from imageio-ffmpeg, hand-written PNG
+bytes); what makes it hostile is what it claims or what it decodes to. Hostile PDFs are
+`documents.write_raw_pdf`; forged WAV headers are `audio.write_wav`.
 """
 
 from __future__ import annotations
 
 import struct
 import tempfile
-import wave
 import zlib
 from pathlib import Path
 
-import numpy as np
-
-from media_analysis_fixtures import run_ffmpeg
+from .ffmpeg import run_ffmpeg
 
 
 def make_long_audio_video(path: Path, *, hours: int = 7) -> Path:
@@ -56,21 +54,6 @@ def make_understated_mkv(path: Path, *, seconds: int = 10, claimed_s: float = 1.
     return path
 
 
-def write_wav(path: Path, samples: np.ndarray, *, rate: int = 16000, channels: int = 1) -> Path:
-    """16-bit PCM WAV; ``rate`` goes into the header as given (a forged one included)."""
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
-def tone(seconds: float, *, rate: int = 16000, frequency: float = 440.0) -> np.ndarray:
-    t = np.arange(round(seconds * rate)) / rate
-    return 0.5 * np.sin(2 * np.pi * frequency * t)
-
-
 def make_big_pcm_blocks(path: Path, *, seconds: int, block_samples: int) -> Path:
     """2 kHz PCM noise in Matroska with ``block_samples`` samples per block: every block decodes
     to one huge frame, which resampled to 16 kHz in one go is eight times larger again."""
@@ -94,64 +77,6 @@ def concat_rate_change_mp3(path: Path) -> Path:
             )
             parts.append(part.read_bytes())
     path.write_bytes(b"".join(parts))
-    return path
-
-
-def write_raw_pdf(
-    path: Path,
-    page_sizes: list[tuple[float, float]],
-    *,
-    info: bytes | None = None,
-    text: bytes | None = None,
-    deflate: bool = False,
-) -> Path:
-    """A PDF written byte by byte: one page per ``(width, height)`` in points, each drawing a
-    filled square (no text layer unless ``text`` is given, shown in Helvetica), and ``info`` as
-    the raw body of the document information dictionary (so it can hold NUL escapes, UTF-16
-    strings, hex strings or nested objects exactly as other producers write them). ``deflate``
-    compresses the page contents (FlateDecode), so a few KB can carry megabytes of text."""
-    objects: dict[int, bytes] = {1: b"<< /Type /Catalog /Pages 2 0 R >>"}
-    objects[3] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-    kids = []
-    for index, (width, height) in enumerate(page_sizes):
-        pid = 4 + 2 * index
-        kids.append(pid)
-        stream = b"0 0 1 rg 10 10 100 100 re f"
-        if text is not None:
-            stream += b" BT /F1 18 Tf 20 20 Td (" + text + b") Tj ET"
-        objects[pid] = (
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] "
-            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>"
-            % (str(width).encode(), str(height).encode(), pid + 1)
-        )
-        extra = b""
-        if deflate:
-            stream, extra = zlib.compress(stream, 9), b" /Filter /FlateDecode"
-        objects[pid + 1] = (
-            b"<< /Length %d%s >>\nstream\n" % (len(stream), extra) + stream + b"\nendstream"
-        )
-    objects[2] = (
-        b"<< /Type /Pages /Kids ["
-        + b" ".join(b"%d 0 R" % k for k in kids)
-        + b"] /Count %d >>" % len(kids)
-    )
-    info_id = None
-    if info is not None:
-        info_id = max(objects) + 1
-        objects[info_id] = b"<< " + info + b" >>"
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = {}
-    for oid in sorted(objects):
-        offsets[oid] = len(out)
-        out += b"%d 0 obj\n" % oid + objects[oid] + b"\nendobj\n"
-    xref, size = len(out), max(objects) + 1
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
-    out += b"".join(b"%010d 00000 n \n" % offsets[oid] for oid in range(1, size))
-    trailer = b"<< /Size %d /Root 1 0 R" % size
-    if info_id is not None:
-        trailer += b" /Info %d 0 R" % info_id
-    out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    path.write_bytes(bytes(out))
     return path
 
 
