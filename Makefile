@@ -2,26 +2,53 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two installs: what the product runs (`make demo`, `make dev`), and that plus the test and dev
+# tools (`make test`, benchmarks). Each has its own stamp, redone when pyproject.toml changes.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(CURDIR)/.media_analysis
 DEV_HOME ?= $(DATA_DIR)/dagster_home
+PORT ?= 3000
+LOG_LEVEL ?= warning
 PYTEST_ARGS ?=
+# Banners nobody can act on: setuptools' note on every editable install, and dagster's advice to
+# use `dg dev` (a separate CLI that `make dev` does not need). Filtered by message, nothing else.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+QUIET_DEV := PYTHONWARNINGS='ignore:Function `dev_command` is superseded'
 
-.PHONY: install demo test test-faults lint typecheck dev bench bench-drain bench-faults clean fake-providers
+.PHONY: install install-runtime demo test test-faults lint typecheck dev bench bench-drain bench-faults clean fake-providers
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,dev]"
+
+$(RUNTIME_STAMP): pyproject.toml $(VENV)/bin/python
+	$(QUIET_EDITABLE) $(BIN)/pip install --quiet -e .
 	$(BIN)/pip check
-	touch $(STAMP)
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): pyproject.toml $(VENV)/bin/python
+	$(QUIET_EDITABLE) $(BIN)/pip install --quiet -e ".[test,dev]"
+	$(BIN)/pip check
+	touch $(STAMP) $(RUNTIME_STAMP)
+
+install-runtime: $(RUNTIME_STAMP)
 
 install: $(STAMP)
 
-## Analyse a generated sample video end to end on the embedded defaults (SQLite, local files,
-## the offline internal provider) and print the request, its results and its contact sheets.
-demo: $(STAMP)
+## Analyse a generated sample video (or MEDIA=/path/to/file) end to end on the embedded defaults
+## (SQLite, local files, the offline internal provider) and print the request, its results and
+## its contact sheets. Installs only what the product runs.
+demo: $(RUNTIME_STAMP)
 	MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} $(BIN)/media-analysis demo $(if $(MEDIA),--media "$(MEDIA)")
+	@echo
+	@echo "The command line is $(BIN)/media-analysis (or run 'source $(VENV)/bin/activate' once per"
+	@echo "shell, then plain media-analysis). From this folder, on the same tables:"
+	@echo "  $(BIN)/media-analysis requests                 # the requests so far"
+	@echo "  $(BIN)/media-analysis status REQUEST_ID        # one request, readable"
+	@echo "  $(BIN)/media-analysis report REQUEST_ID        # its HTML report"
+	@echo "  $(BIN)/media-analysis --help"
+	@echo "Files to analyse go in $${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)}/inbox; 'make dev' starts the Dagster UI."
 
 ## The whole suite: dependency check, lint, type check, tests (PostgreSQL included).
 test: $(STAMP)
@@ -42,13 +69,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## Dagster UI + daemon on the embedded default instance (SQLite under .media_analysis/).
-dev: $(STAMP)
-	mkdir -p $(DEV_HOME)
-	cp -n deploy/dagster.dev.yaml $(DEV_HOME)/dagster.yaml 2>/dev/null || true
+## Dagster UI + daemon on the embedded default instance (SQLite under .media_analysis/), UI on
+## http://127.0.0.1:$(PORT). Run from the dev instance's folder (DAGSTER_HOME) with a workspace
+## written there, so the production ./dagster.yaml is neither used nor warned about. The
+## terminal shows warnings and errors only; LOG_LEVEL=info shows every sensor tick too.
+dev: $(RUNTIME_STAMP)
+	mkdir -p $(abspath $(DEV_HOME))
+	cp -n deploy/dagster.dev.yaml $(abspath $(DEV_HOME))/dagster.yaml 2>/dev/null || true
+	printf 'load_from:\n  - python_module:\n      module_name: media_analysis_dagster.definitions\n      working_directory: %s\n      location_name: media_analysis_dagster\n' \
+		"$(CURDIR)" > $(abspath $(DEV_HOME))/workspace.yaml
 	MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} $(BIN)/media-analysis db init
-	DAGSTER_HOME=$(DEV_HOME) MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} \
-		$(BIN)/dagster dev -w workspace.yaml
+	@echo "Dagster UI: http://127.0.0.1:$(PORT)   (log level $(LOG_LEVEL); make dev LOG_LEVEL=info for more)"
+	cd $(abspath $(DEV_HOME)) && DAGSTER_HOME=$(abspath $(DEV_HOME)) \
+		MEDIA_ANALYSIS_DATA_DIR=$${MEDIA_ANALYSIS_DATA_DIR:-$(DATA_DIR)} \
+		$(QUIET_DEV) $(abspath $(BIN))/dagster dev -w workspace.yaml -p $(PORT) --log-level $(LOG_LEVEL)
 
 ## A local server that speaks the providers' wire formats (prints the *_BASE_URL exports).
 ## Like every target it runs in the repository root, where media_analysis_fixtures/ (test
@@ -66,6 +100,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.speech
 	$(BIN)/python -m benchmarks.storage
 	$(BIN)/python -m benchmarks.executors
+	$(BIN)/python -m benchmarks.search
 
 ## Pending row -> run start latency and burst throughput, with the three processes on PostgreSQL.
 bench-drain: $(STAMP)

@@ -5,13 +5,16 @@
 #   deploy/commands.sh webserver           # port 3000: UI + GraphQL (no auth: keep it private)
 #   deploy/commands.sh webserver-readonly  # port 3001: the same, mutations refused (viewers)
 #   deploy/commands.sh daemon              # sensors, schedules, run queue, monitoring, retries
-# Environment (e.g. from /etc/media-analysis.env): see deploy/README.md.
+# Environment (e.g. /etc/media-analysis.env, from deploy/media-analysis.env.example): see
+# deploy/README.md, which also has the install step and the databases to create first.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN="${MEDIA_ANALYSIS_VENV:-$HERE/../.venv}/bin"
 WORKSPACE="$HERE/workspace.grpc.yaml"
 export DAGSTER_CODE_SERVER_HOST="${DAGSTER_CODE_SERVER_HOST:-127.0.0.1}"
+# `pip install .` does not ship schema/: `db init` reads it from this checkout.
+export MEDIA_ANALYSIS_SCHEMA_DIR="${MEDIA_ANALYSIS_SCHEMA_DIR:-$HERE/../schema}"
 
 need() {
   for name in "$@"; do

@@ -21,7 +21,29 @@ def _instance(settings: Settings) -> Any:
     return DagsterInstance.get() if settings.dagster_home else DagsterInstance.ephemeral()
 
 
+PROMPTS = {
+    "video": "What happens in this video?",
+    "audio": "What is said in this recording?",
+    "document": "Summarise this document.",
+}
+"""The demo's question for each detected media type (a PDF is not asked what happens in it)."""
+
+
+def default_prompt(media: Path) -> str:
+    """The demo's question for ``media``, by its content as the pipeline will see it; a file
+    the sniffer cannot place gets the video question (the run then says what is wrong)."""
+    from .media.sniff import sniff
+
+    try:
+        kind = sniff(media).media_type
+    except Exception:  # a question is no reason to fail: the run reports what is wrong
+        kind = None
+    return PROMPTS.get(kind or "video", PROMPTS["video"])
+
+
 def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[str, Any]:
+    """Run the job once in this process on ``media`` (default: a generated video) and return
+    the request, its results, transcript and sheet paths; ``prompt`` defaults by media type."""
     from .db.engine import connect_engine
     from .db.schema import init_database
     from .db.store import Store
@@ -36,6 +58,7 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
         media, spoken = make_demo_video(inbox / "demo.mp4"), DEMO_SENTENCE
     elif not media.resolve().is_relative_to(inbox.resolve()):
         media = Path(shutil.copy2(media, inbox / media.name))
+    prompt = prompt or default_prompt(media)
     store = Store(connect_engine(settings.database.url))
     init_database(store.engine, settings.database.schema_dir)
     job = build_definitions(settings).resolve_job_def("media_analysis_job")

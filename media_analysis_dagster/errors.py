@@ -57,20 +57,60 @@ class NothingProducedError(MediaAnalysisError):
     hint = "Every analysis failed; see error_details.provider_errors."
 
 
+MESSAGE_CHARS = 500
+"""Longest ``error_message`` sentence; a longer one is shortened at a word, with "…"."""
+
+
 def describe(exc: BaseException) -> str:
-    """One readable sentence for ``error_message`` (never a traceback)."""
+    """One readable sentence for ``error_message`` and the step's failure in the UI: never a
+    traceback and never a Python class name (``error_details.error_type`` keeps the class).
+    Our own errors are written for operators and are used as they are; a foreign one (a bug,
+    a library's error) keeps its text when that is a sentence, else it becomes "An unexpected
+    error occurred: <its text>"."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         where = f" while writing {exc.filename}" if exc.filename else ""
         return f"The disk of the data directory is full{where}: no space left on device."
     unreachable = _database_unreachable(exc)
     if unreachable is not None:
         return unreachable
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if not isinstance(exc, MediaAnalysisError) and not _is_ours(exc):
-        text = f"{type(exc).__name__}: {text}"
-    if len(text) > 500:
-        text = text[:497] + "..."
-    return text if text.endswith((".", "!", "?")) else text + "."
+    text = " ".join(str(exc).split())
+    if not (isinstance(exc, MediaAnalysisError) or _is_ours(exc)):
+        text = _foreign(exc, text)
+    elif not text:
+        text = getattr(exc, "hint", "") or "The step failed without saying why; see its log"
+    text = shorten(text, MESSAGE_CHARS)
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def _foreign(exc: BaseException, text: str) -> str:
+    """A sentence for an error that is not ours, without its class name."""
+    description = getattr(exc, "description", None)
+    if type(exc).__module__.startswith("dagster") and isinstance(description, str) and description:
+        return " ".join(description.split())  # a ``dagster.Failure`` raised on purpose
+    if isinstance(exc, MemoryError):
+        return "The step ran out of memory"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"A file or network operation failed: {os_reason(exc)}"
+    if isinstance(exc, TimeoutError):
+        return "An operation timed out" + (f": {text}" if text else "")
+    if isinstance(exc, KeyError) and text:
+        return f"An unexpected error occurred: the value {text} is missing"
+    if len(text.split()) >= 3:  # a library's own sentence reads as it is
+        return text[0].upper() + text[1:]
+    if text:
+        return f"An unexpected error occurred: {text}"
+    return "An unexpected error occurred, with no message; see the step's log"
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, "…" marking the cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 def _database_unreachable(exc: BaseException) -> str | None:

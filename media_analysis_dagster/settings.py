@@ -7,7 +7,9 @@ model directory, an unparsable database URL) fails when the code location loads,
 naming the variable, not in the middle of a run. ``definitions.py`` then hands the values to
 resources and triggers as fields (secrets as ``dagster.EnvVar``, resolved where the resource runs
 and never shown), so what the UI's resource view shows is what is in force; the CLI and the demo
-use the same ``Settings``. Every default lives here and nowhere else.
+use the same ``Settings``. Every default lives here and nowhere else. When
+``$DAGSTER_HOME/dagster.yaml`` starts runs on other hosts, artifacts and both databases must be
+reachable from them: that is checked here too.
 
 Database URL precedence, first match wins: ``MEDIA_ANALYSIS_DATABASE_URL``, ``SYNC_DATABASE_URL``,
 ``DATABASE_URL`` (async drivers such as ``+asyncpg`` are replaced by the sync one), the parts
@@ -22,8 +24,10 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
 from dagster import DagsterInvalidDefinitionError, ScheduleDefinition
 
 from .db.urls import normalize_database_url
@@ -293,7 +297,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     e = _Env(os.environ if env is None else env)
     data_dir = Path(e.text("MEDIA_ANALYSIS_DATA_DIR") or ".media_analysis").expanduser().absolute()
     home = e.text("DAGSTER_HOME")
-    return Settings(
+    settings = Settings(
         data_dir=data_dir,
         database=_database(e, data_dir),
         fetch=_fetch(e, data_dir),
@@ -304,6 +308,61 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention=_retention(e),
         dagster_home=Path(home) if home else None,
     )
+    _check_runs_elsewhere(e, settings)
+    return settings
+
+
+# --- runs on other hosts (deploy/celery, deploy/helm) ---------------------------------------
+
+
+def _instance_config(home: Path | None) -> dict[str, Any]:
+    """``$DAGSTER_HOME/dagster.yaml`` ({} when there is none or it cannot be read: Dagster itself
+    says why when it loads the instance)."""
+    try:
+        loaded = yaml.safe_load((home / "dagster.yaml").read_text()) if home else None
+    except (OSError, yaml.YAMLError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _dagster_storage_is_sqlite(e: _Env, config: Mapping[str, Any]) -> bool:
+    """Whether the instance keeps runs and events in SQLite (Dagster's default without
+    ``storage``; ``EnvSelectedStorage`` without its URL variable)."""
+    storage = config.get("storage")
+    if isinstance(storage, dict) and storage:
+        kind, value = next(iter(storage.items()))
+        if kind != "custom":
+            return bool(kind == "sqlite")
+        custom = value if isinstance(value, dict) else {}
+        if custom.get("class") == "EnvSelectedStorage":
+            names = custom.get("config") or {}
+            return e.text(names.get("postgres_url_env", "DAGSTER_POSTGRES_URL")) is None
+        return "sqlite" in str(custom.get("class", "")).lower()
+    runs = config.get("run_storage")
+    return not isinstance(runs, dict) or "sqlite" in str(runs.get("class", "sqlite")).lower()
+
+
+def _check_runs_elsewhere(e: _Env, settings: Settings) -> None:
+    """A run launcher that starts runs on other hosts (Celery, Kubernetes, Docker, ECS: anything
+    but ``DefaultRunLauncher``) needs every file and row a run touches reachable from there.
+    Read from the instance's own ``dagster.yaml``, so no second switch can disagree with it."""
+    config = _instance_config(settings.dagster_home)
+    launcher = config.get("run_launcher")
+    name = str(launcher.get("class", "")) if isinstance(launcher, dict) else ""
+    if not name or name == "DefaultRunLauncher":
+        return
+    local = []
+    if settings.storage.config.kind == "local":
+        local.append("artifacts (MEDIA_ANALYSIS_STORAGE=local; use s3, r2 or gcs)")
+    if settings.database.url.startswith("sqlite"):
+        local.append("the tables (SQLite; set MEDIA_ANALYSIS_DATABASE_URL to PostgreSQL)")
+    if _dagster_storage_is_sqlite(e, config):
+        local.append("Dagster's storage (SQLite; set DAGSTER_POSTGRES_URL)")
+    if local:
+        raise SettingsError(
+            f"{settings.dagster_home}/dagster.yaml starts runs on other hosts ({name}), which "
+            f"cannot reach what stays on this host's disk: {'; '.join(local)}."
+        )
 
 
 # --- Dagster's own storage (read by dagster.yaml's storage class) ---------------------------

@@ -37,6 +37,7 @@ def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
 
 
 def test_init_submit_status_requests(cli_env: dict[str, str], tmp_path: Path) -> None:
+    cli_env = dict(cli_env, MEDIA_ANALYSIS_MEDIA_ROOTS=str(tmp_path))  # the file must lie inside
     for _ in range(2):
         result = cli("db", "init", env=cli_env)
         assert result.returncode == 0, result.stderr
@@ -56,16 +57,17 @@ def test_init_submit_status_requests(cli_env: dict[str, str], tmp_path: Path) ->
     )
     assert sub.returncode == 0, sub.stderr
     request_id = sub.stdout.strip()
-    status = cli("status", request_id, env=cli_env)
+    status = cli("status", request_id, "--json", env=cli_env)
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["request_id"] == request_id and data["status"] == "pending"
     assert data["media_path"] == str(media) and data["source_endpoint"] == "cli"
     assert data["user_metadata"] == {"providers": ["openai", "deepgram"]}
     assert data["results"] == [] and data["files"] == [] and data["contact_sheets"] == []
-    listing = json.loads(cli("requests", "--status", "pending", env=cli_env).stdout)
+    listing = json.loads(cli("requests", "--status", "pending", "--json", env=cli_env).stdout)
     assert listing["count"] == 1 and listing["requests"][0]["request_id"] == request_id
-    assert json.loads(cli("requests", "--status", "failed", env=cli_env).stdout)["count"] == 0
+    failed = cli("requests", "--status", "failed", "--json", env=cli_env)
+    assert json.loads(failed.stdout)["count"] == 0
 
 
 @pytest.mark.parametrize(
@@ -186,7 +188,7 @@ def test_submit_accepts_an_http_url_with_blanks_around_it(
     monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", sqlite_url)
     code, out, err = run_main(capsys, "submit", "--media-url", " https://example.com/v.mp4 ")
     assert code == 0, err
-    code, out, err = run_main(capsys, "status", out.strip())
+    code, out, err = run_main(capsys, "status", out.strip(), "--json")
     assert code == 0 and json.loads(out)["media_url"] == "https://example.com/v.mp4"
 
 
@@ -242,7 +244,7 @@ def test_sheets_bounds_are_the_run_config_bounds(tmp_path: Path) -> None:
     [
         ("requests",),
         ("status", "00000000-0000-0000-0000-000000000000"),
-        ("submit", "--media-path", "/srv/clip.mp4"),
+        ("submit", "--media-url", "https://example.com/clip.mp4"),
         ("fetch", "00000000-0000-0000-0000-000000000000", "--out", "o"),
     ],
 )
@@ -279,7 +281,7 @@ def test_a_sqlite_database_without_tables(
         "run `media-analysis db init`"
     )
     assert run_main(capsys, "db", "init")[0] == 0
-    code, out, err = run_main(capsys, "requests")
+    code, out, err = run_main(capsys, "requests", "--json")
     assert code == 0 and json.loads(out)["count"] == 0, err
 
 
@@ -358,7 +360,7 @@ def test_sqlite_file_that_is_read_only(
     monkeypatch.setenv("MEDIA_ANALYSIS_DATABASE_URL", sqlite_url)
     db_file = Path(make_url(sqlite_url).database or "")
     with immutable(db_file):
-        code, _, err = run_main(capsys, "submit", "--media-path", "/srv/clip.mp4")
+        code, _, err = run_main(capsys, "submit", "--media-url", "https://example.com/clip.mp4")
     assert code == 1
     assert one_readable_line(err) == (
         f"media-analysis: error: cannot write to {sqlite_url}: "
@@ -369,7 +371,8 @@ def test_sqlite_file_that_is_read_only(
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("notaurl", "the configured database URL is not valid: "),
+        # settings.py names the variable (this expectation predates it and failed at HEAD)
+        ("notaurl", "MEDIA_ANALYSIS_DATABASE_URL is not a database URL SQLAlchemy can read"),
         ("foo://x/y", "the database URL foo://x/y names a database this program has no driver"),
     ],
 )

@@ -240,7 +240,9 @@ def test_sql_uses_only_the_four_tables_and_their_columns() -> None:
     for _, node in postgres_queries():
         name, sql = node["name"], node["parameters"]["query"]
         tables = set(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)\b(?!\()", sql, re.I))
-        assert tables and tables <= TABLES, (name, tables)
+        # search.json reads through one function (schema/003_search.sql), no table directly.
+        reads_search = "media_analysis_search(" in sql
+        assert (tables or reads_search) and tables <= TABLES, (name, tables)
         aliases = dict(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)\s+(\w+)", sql, re.I))
         alias_table = {alias: table for table, alias in aliases.items()}
         for alias, column in re.findall(r"\b(\w+)\.(\w+)\b", sql):
@@ -288,6 +290,7 @@ def test_sql_runs_on_postgresql(pg_url: str) -> None:
         "callback_url": "https://hooks.example.com/x",
     }
     inputs = {
+        "Search": {"body": {"query": "Who, what; 'quoted' \"or\" -$2 \u0000", "limit": 10**9}},
         "Insert pending row": {"body": body},
         "Read request and results": {
             "data": {"runOrError": {"tags": [{"key": "media_analysis/request_id", "value": rid}]}}
@@ -300,6 +303,9 @@ def test_sql_runs_on_postgresql(pg_url: str) -> None:
         with engine.begin() as conn:
             rows = conn.execute(text(sql.replace(":", r"\:").replace("$1", ":p")), {"p": value})
             rows = rows.mappings().all()
+        if name == "Search":  # nothing is indexed here: no hits, and no error
+            assert rows == [], rows
+            continue
         assert len(rows) == 1, name
         if name == "Read request and results":
             assert str(rows[0]["request_id"]) == rid

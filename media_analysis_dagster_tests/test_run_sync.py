@@ -164,8 +164,11 @@ def test_several_failures_in_one_tick(store: Store, instance: DagsterInstance, d
         failed_run_sync_sensor.evaluate_tick(context)  # the first tick only sets the cursor
         rows = [processing_row(store) for _ in range(3)]
         for rid in rows:
+            config = RunConfig(ops={"register_request": RequestConfig(request_id=rid)})
             run = instance.create_run_for_job(
-                job_def=media_analysis_job, tags={TAG_REQUEST_ID: rid}
+                job_def=media_analysis_job,
+                run_config=config.to_config_dict(),
+                tags={TAG_REQUEST_ID: rid},
             )
             instance.report_run_failed(run)
         failed_run_sync_sensor.evaluate_tick(context)

@@ -6,7 +6,8 @@ from the repository root (``docs/architecture.md``, "Where code lives"). One mod
 of thing:
 
 - media: `ffmpeg` (the bundled binary), `video`, `counter_video`, `audio`, `documents`,
-  `hostile_media`, `speech` (espeak-ng), `real_media` (files made by others), `peak_memory`;
+  `hostile_media`, `speech` (espeak-ng), `real_media` (files made by others), `peak_memory`,
+  `text_images` (pages, scans and captioned frames with known text, for OCR);
 - servers: `media_server` (HTTP media), `object_servers` (S3, GCS), `gcs_standin` (Google
   refusing credentials), `fake_providers` (the providers' wire formats);
 - the three Dagster processes: `processes` (start, stop, wait), `stack`, `graphql`, `tables`;

@@ -8,7 +8,9 @@ ignored: the webserver is on 127.0.0.1.
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -69,15 +71,31 @@ class GraphQLClient:
         self.url = url
 
     def post(self, body: Mapping[str, Any], timeout: float = 30) -> dict[str, Any]:
-        """The whole JSON reply to ``body`` (``data`` and ``errors``)."""
+        """The whole JSON reply to ``body`` (``data`` and ``errors``).
+
+        The webserver answers HTTP 500 whenever a field resolved to a ``PythonError`` (a launch
+        refused by the validator among them) but still sends the whole answer: a JSON body
+        with ``data`` is the answer, whatever the status; anything else raises ``HTTPError``.
+        """
         request = urllib.request.Request(
             self.url,
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with _DIRECT.open(request, timeout=timeout) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
+        try:
+            with _DIRECT.open(request, timeout=timeout) as response:
+                return json.loads(response.read())  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                answer = json.loads(raw)
+            except ValueError:
+                answer = None
+            if isinstance(answer, dict) and "data" in answer:
+                return answer
+            body_again = io.BytesIO(raw)  # the caller may read it, as before
+            raise urllib.error.HTTPError(exc.url, exc.code, exc.msg, exc.hdrs, body_again) from None
 
     def graphql(
         self, query: str, variables: Mapping[str, Any] | None = None, timeout: float = 30
@@ -162,3 +180,61 @@ def launch_run(api: Queryable, config: Mapping[str, Any], tags: Mapping[str, str
     if result["__typename"] != "LaunchRunSuccess":
         raise RuntimeError(f"launchRun: {result}")
     return str(result["run"]["runId"])
+
+
+# -- a refused launch, as one sentence (docs/graphql.md, "A refused launch") ------------------
+REFUSED_BY_CHECK = "InvalidRequestError"
+"""``PythonError.className`` of a launch the project's validator refused (``check_request``)."""
+_SCALAR_WORDS = {
+    "Int": "a whole number",
+    "Float": "a number",
+    "Bool": "true or false",
+    "String": "text",
+}
+_MEDIA_TYPES = "video, audio, document, auto"
+_PYTHON_LITERALS = {"True": "true", "False": "false", "None": "null"}
+
+
+def refusal_sentence(result: Mapping[str, Any]) -> str:
+    """The one sentence a client shows for a ``launchRun`` result that refused the config (the
+    same rules as the n8n workflows' "Explain refusal" node); "" for any other result."""
+    kind = result.get("__typename")
+    if kind == "PythonError":
+        if result.get("className") != REFUSED_BY_CHECK:
+            return ""
+        first_line = str(result.get("message") or "").split("\n", 1)[0]
+        return re.sub(r"^[\w.]+: ", "", first_line).strip()
+    if kind != "RunConfigValidationInvalid":
+        return ""
+    return " ".join(_config_error_sentence(e) for e in result.get("errors") or [])
+
+
+def _config_error_sentence(error: Mapping[str, Any]) -> str:
+    """One of Dagster's config errors (found by the schema, before the validator runs)."""
+    names: list[str] = []
+    for entry in (error.get("stack") or {}).get("entries") or []:
+        if entry.get("fieldName") is not None:
+            names.append(str(entry["fieldName"]))
+        elif entry.get("listIndex") is not None and names:
+            names[-1] += f"[{entry['listIndex']}]"
+    if names[:1] == ["ops"] and names[2:3] == ["config"]:
+        names = names[3:]
+    field = ".".join(names) or "run config"
+    message = str(error.get("message") or "")
+    value = str(error.get("valueRep"))
+    value = _PYTHON_LITERALS.get(value, value)
+    expected = re.search(r'expected type "(\w+)"', message)
+    if error.get("fieldName"):
+        return ".".join([*names, str(error["fieldName"])]) + " is not a request option."
+    if error.get("fieldNames"):
+        return ", ".join(error["fieldNames"]) + " are not request options."
+    if "enum type" in message:
+        return f"{field} must be one of {_MEDIA_TYPES}, not {value}."
+    if expected and expected.group(1) in _SCALAR_WORDS:
+        return f"{field} must be {_SCALAR_WORDS[expected.group(1)]}, not {value}."
+    if "must be list" in message:
+        return f"{field} must be a list, not {value}."
+    if "must be dict" in message:
+        return f"{field} must be a JSON object, not {value}."
+    message = re.sub(r' of type "<class \'\w+\'>"', "", message)
+    return re.sub(r" at path root(:\w+)*", "", message)

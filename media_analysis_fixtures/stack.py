@@ -90,6 +90,9 @@ class StackSettings:
     (``dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME``) that no setting reaches; when set, the
     daemon is started through a one-line wrapper that changes it. None: the real
     ``dagster-daemon`` command, as in production."""
+    daemon: bool = True
+    """False: no daemon, so launched runs stay QUEUED (tests of what a launch answers, which
+    must not have runs start and fail behind them)."""
 
 
 class DagsterStack:
@@ -106,7 +109,6 @@ class DagsterStack:
         self.web_port = free_port()
         self.processes: list[Process] = []
         self.env: dict[str, str] = {}
-        self.client = GraphQLClient(f"http://127.0.0.1:{self.web_port}/graphql")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> DagsterStack:
@@ -163,6 +165,14 @@ class DagsterStack:
         web = [str(BIN / "dagster-webserver"), "-w", ws, "-h", "127.0.0.1"]
         web += ["-p", str(self.web_port)]
         self.processes.append(start_process("webserver", web, self.env, self.logs))
+        if s.daemon:
+            self._start_daemon(ws)
+        self._wait(self._location_loaded, "the webserver to serve the code location")
+        if s.daemon:
+            self._wait(self._daemons_healthy, "the daemon's heartbeats")
+
+    def _start_daemon(self, ws: str) -> None:
+        s = self.settings
         daemon = [str(BIN / "dagster-daemon"), "run", "-w", ws]
         if s.sensor_loop_s is not None:
             patch = (
@@ -172,8 +182,6 @@ class DagsterStack:
             )
             daemon = [sys.executable, "-c", patch, "run", "-w", ws]
         self.processes.append(start_process("daemon", daemon, self.env, self.logs))
-        self._wait(self._location_loaded, "the webserver to serve the code location")
-        self._wait(self._daemons_healthy, "the daemon's heartbeats")
 
     def init(self) -> None:
         """``deploy/commands.sh init``: the four tables, then Dagster's own storage."""
@@ -275,6 +283,11 @@ class DagsterStack:
         return new
 
     # -- GraphQL (``graphql.py``) ----------------------------------------------------------------
+    @property
+    def client(self) -> GraphQLClient:
+        """A client of the webserver's port (a test may choose the port before ``start``)."""
+        return GraphQLClient(f"http://127.0.0.1:{self.web_port}/graphql")
+
     @property
     def graphql_url(self) -> str:
         return self.client.url

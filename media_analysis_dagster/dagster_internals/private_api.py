@@ -1,10 +1,10 @@
 """Every private Dagster symbol this project uses, imported in one place.
 
 Dagster is pinned to an exact version (``pyproject.toml``) because the threaded executor, the
-environment-selected instance storage and the per-call provider pools reach into
-``dagster._core``. When an upgrade moves one of these symbols, importing this module fails with
-one message naming the symbol, the module it was expected in and who uses it, instead of an
-``ImportError`` deep inside a run worker. ``check()`` is what the guard test calls.
+environment-selected instance storage, the per-call provider pools and the Celery run launcher
+reach into ``dagster._core``. When an upgrade moves one of these symbols, importing this module
+fails with one message naming the symbol, the module it was expected in and who uses it, instead
+of an ``ImportError`` deep inside a run worker. ``check()`` is what the guard test calls.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ PRIVATE_SYMBOLS: tuple[tuple[str, str, str], ...] = (
     ("dagster._core.storage.base_storage", "DagsterStorage", "instance storage"),
     ("dagster._core.storage.sqlite_storage", "DagsterSqliteStorage", "instance storage"),
     ("dagster._serdes", "ConfigurableClass", "instance storage"),
-    ("dagster._serdes", "ConfigurableClassData", "instance storage"),
+    ("dagster._serdes", "ConfigurableClassData", "instance storage, celery launcher"),
+    ("dagster._core.launcher", "CheckRunHealthResult", "celery launcher"),
+    ("dagster._core.launcher", "WorkerStatus", "celery launcher"),
 )
 
 
@@ -98,3 +100,6 @@ serializable_error_info_from_exc_info = load(
 DagsterStorage = load("dagster._core.storage.base_storage", "DagsterStorage")
 ConfigurableClass = load("dagster._serdes", "ConfigurableClass")
 ConfigurableClassData = load("dagster._serdes", "ConfigurableClassData")
+post_process_config = load("dagster._config.post_process", "post_process_config")
+CheckRunHealthResult = load("dagster._core.launcher", "CheckRunHealthResult")
+WorkerStatus = load("dagster._core.launcher", "WorkerStatus")

@@ -4,13 +4,18 @@ The SQL files are the contract with n8n, so on PostgreSQL they, not the models, 
 tables; they are idempotent, so ``media-analysis db init`` is safe to run again (and is how a
 database made before ``002_additions.sql`` gets the added tables). Where the files are is the
 caller's to say (the CLI reads it from the settings); this package reads no environment.
+
+SQLite's search index is an FTS5 table over ``media_analysis_segments`` (external content: the
+text is stored once, in the segments table) kept in step by triggers, so every write of a
+segment, a cascade from a deleted result or request included, updates the index in the same
+transaction.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .models import Base
 
@@ -42,6 +47,9 @@ def init_database(engine: Engine, directory: Path | None = None) -> list[str]:
     """
     if engine.dialect.name != "postgresql":
         Base.metadata.create_all(engine)
+        if engine.dialect.name == "sqlite":
+            with engine.begin() as conn:
+                ensure_sqlite_search(conn)
         return ["models"]
     applied = []
     raw = engine.raw_connection()
@@ -71,4 +79,43 @@ def ensure_embedded_tables(engine: Engine) -> None:
     key = str(engine.url)
     if engine.dialect.name == "sqlite" and key not in _ensured:
         Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            ensure_sqlite_search(conn)
         _ensured.add(key)
+
+
+FTS_TABLE = "media_analysis_segments_fts"
+_SQLITE_SEARCH = (
+    # unicode61 folds case and (remove_diacritics 2) accents, so "Rückerstattung" is found by
+    # "ruckerstattung"; stemming is done on the query side (``db/store/search.py``).
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
+        text, content='media_analysis_segments', content_rowid='segment_id',
+        tokenize='unicode61 remove_diacritics 2')""",
+    f"""CREATE TRIGGER IF NOT EXISTS media_analysis_segments_fts_insert
+        AFTER INSERT ON media_analysis_segments BEGIN
+            INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.segment_id, new.text);
+        END""",
+    f"""CREATE TRIGGER IF NOT EXISTS media_analysis_segments_fts_delete
+        AFTER DELETE ON media_analysis_segments BEGIN
+            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text)
+            VALUES ('delete', old.segment_id, old.text);
+        END""",
+    f"""CREATE TRIGGER IF NOT EXISTS media_analysis_segments_fts_update
+        AFTER UPDATE OF text ON media_analysis_segments BEGIN
+            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text)
+            VALUES ('delete', old.segment_id, old.text);
+            INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.segment_id, new.text);
+        END""",
+)
+
+
+def ensure_sqlite_search(conn: Connection) -> None:
+    """The FTS5 table and its triggers (idempotent); a table made now over segments that
+    already exist is filled from them (``rebuild``)."""
+    existed = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)
+    ).first()
+    for statement in _SQLITE_SEARCH:
+        conn.exec_driver_sql(statement)
+    if existed is None:
+        conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import wave
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,15 @@ class AudioInfo:
         return asdict(self)
 
 
+def _header_seconds(container: Any, stream: Any) -> float:
+    """The stream's length as its headers (or the container's) say, 0.0 when they do not."""
+    if stream.duration is not None and stream.time_base is not None:
+        return max(0.0, float(stream.duration * stream.time_base))
+    if container.duration is not None:
+        return max(0.0, container.duration / 1_000_000)
+    return 0.0
+
+
 def probe_audio(path: StrPath, *, max_duration: float = MAX_DURATION_S) -> AudioInfo:
     """Describe the first audio stream; one frame is decoded to prove the stream is usable.
 
@@ -96,22 +106,26 @@ def extract_wav(
     *,
     sample_rate: int = 16000,
     max_duration: float | None = MAX_DURATION_S,
+    on_progress: Callable[[float, float], None] | None = None,
 ) -> AudioInfo:
     """Decode the first audio stream to 16-bit mono PCM WAV at ``sample_rate``.
 
     ``max_duration`` (``None``: no limit) bounds the samples written, counted as they are
     decoded, so a file whose headers understate its length still stops at the limit. The
     output is written to ``<out_path>.part`` and renamed when complete, so a crash never leaves
-    a half-written WAV that looks finished.
+    a half-written WAV that looks finished. ``on_progress(seconds written, seconds expected)``
+    hears how far it is about once per second of audio (expected: what the headers say, or the
+    seconds written when they say less).
     """
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     part = out_path.with_name(out_path.name + ".part")
     limit = None if max_duration is None else int(max_duration * sample_rate)
-    written = 0
+    written, told = 0, 0
     try:
         with open_audio(path) as container:
             stream = first_audio_stream(container)
+            expected = _header_seconds(container, stream)
             with wave.open(str(part), "wb") as wav:
                 wav.setnchannels(1)
                 wav.setsampwidth(2)
@@ -123,12 +137,17 @@ def extract_wav(
                             f"The audio lasts over the limit of {max_duration:.0f} s."
                         )
                     wav.writeframes(data)
+                    if on_progress is not None and written - told >= sample_rate:
+                        told = written
+                        on_progress(written / sample_rate, max(expected, written / sample_rate))
         if written == 0:
             raise CorruptMediaError("The audio stream contains no decodable audio.")
         os.replace(part, out_path)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
+    if on_progress is not None:
+        on_progress(written / sample_rate, written / sample_rate)
     return AudioInfo(
         duration=round(written / sample_rate, 3),
         sample_rate=sample_rate,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,10 @@ def inspect_document(
     max_render_pixels: int = MAX_RENDER_PIXELS,
     max_text_chars: int = MAX_TEXT_CHARS,
     max_seconds: float = MAX_READ_SECONDS,
+    on_progress: Callable[[float, float], None] | None = None,
 ) -> DocumentInfo:
-    """Read a PDF, plain-text or image document; page images go to ``out_dir``."""
+    """Read a PDF, plain-text or image document; page images go to ``out_dir``.
+    ``on_progress(pages read, pages)`` follows a PDF's pages."""
     _require_file(path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -83,7 +86,7 @@ def inspect_document(
         budget = PdfBudget(
             render_dpi, max_render_pages, page_pixels, max_render_pixels, max_text_chars, deadline
         )
-        return inspect_pdf(Path(path), out, max_pages, budget)
+        return inspect_pdf(Path(path), out, max_pages, budget, on_progress=on_progress)
     if mime_type == "text/plain":
         return _inspect_text(Path(path))
     if mime_type.startswith("image/"):

@@ -1,17 +1,31 @@
 """Choosing the frame worth looking at near each target time.
 
-A black, blurred or repeated tile wastes a sheet cell and a vision call, so among the frames the
-default mode reaches anyway within the quarter-interval window (the keyframe, the frames decoded
-on the way to the target) the sharpest one that is neither black nor a near copy of the previous
-pick is chosen. Only when nothing acceptable was decoded is more spent: up to ``RESCUE_FRAMES``
-further frames after a black pick (a fade), then the next keyframe if it is inside the window (a
-still scene). Every frame records why it was chosen (`FrameSelection`). At most three candidates
-are held per target: the usual pick, the best one and the last one scored.
+A tile a person cannot read is a wasted sheet cell and a wasted vision call, so every candidate
+frame is measured on a small grayscale copy and a low-information one is replaced when a better
+frame lies within the allowed distance of the target (its *window*: a quarter of the sampling
+interval either side in the default mode, the frame's share of its scene with ``scene_aware``).
+Low information (`FrameScore.defect`, worst first):
+
+- ``dark``: near-black. Fewer than DARK_SHARE of the pixels are brighter than NEAR_BLACK (a
+  watermark or a caption on black: the mean luma of such a frame can be anything), or even its
+  brightest 5 % stay below DIM_LEVEL (the middle of a fade);
+- ``flat``: one colour; the middle 90 % of the pixels span fewer than FLAT_SPREAD luma levels;
+- ``blurred``: the Laplacian's variance is under BLUR_DETAIL of the picture's own variance
+  (a measure of detail that does not depend on contrast);
+- ``duplicate``: a near copy of the previous tile.
+
+The frame the plain default mode takes is the *usual pick*; `FramePicker` holds it and the
+other candidates the search (`frames.search_better`) decodes, and chooses: the usual pick when
+clean, else the clean candidate nearest the target, either giving way to a clean one
+SHARPER_RATIO times sharper; when every candidate has a defect, the least bad one
+(``best_available``). Every frame records its true time and why it was chosen
+(`FrameSelection`).
+
+Pillow only: numpy's import alone would cost a keyframe-only extraction 15-40 %.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -21,48 +35,126 @@ if TYPE_CHECKING:
     from av import VideoFrame
     from PIL import Image
 
-    from media_analysis_dagster.media.frame_seeking import FrameCursor
-
-#: A frame whose mean luma (0-255, full range) is below this is black.
-BLACK_LUMA = 16.0
+#: Luma (0-255, full range) at or below which a pixel counts as near-black.
+NEAR_BLACK = 32
+#: A frame is dark when fewer than this share of its pixels are brighter than NEAR_BLACK...
+DARK_SHARE = 0.15
+#: ...or when its 95th-percentile luma is below this (everything dim: the middle of a fade).
+DIM_LEVEL = 64
+#: A frame is flat when its 5th to 95th luma percentiles are fewer levels apart than this.
+FLAT_SPREAD = 12
+#: A frame is blurred when its Laplacian variance is below this share of its luma variance
+#: (sharp footage measures 0.05-0.8 here, a 2-pixel Gaussian blur of the analysis picture 0.01).
+BLUR_DETAIL = 0.015
 #: Two frames whose 16x16 gray thumbnails differ by less than this (mean, 0-255) are copies.
 DUPLICATE_DIFF = 3.0
-#: Another candidate replaces the usual pick only when this many times sharper.
+#: Another clean candidate replaces a clean usual pick only when this many times sharper.
 SHARPER_RATIO = 1.25
-#: Candidates scored per target while decoding through the window (plus the usual pick).
-MAX_SCORED = 8
-#: Extra frames decoded past a black pick (a fade in) when nothing acceptable was decoded.
-RESCUE_FRAMES = 30
+#: A scan stops at a clean candidate this close (thumbnail difference) to the one scored
+#: before it (the fade is over), or SETTLE_SCORES candidates after the first clean one.
+STEADY_DIFF = 6.0
+SETTLE_SCORES = 2
 #: Longest side of the grayscale picture the scores are computed on.
 ANALYSIS_SIDE = 320
 _LAPLACIAN = (0, 1, 0, 1, -4, 1, 0, 1, 0)
 
-Reason = Literal["nearest", "sharper", "not_black", "not_duplicate", "exact"]
+Defect = Literal["dark", "flat", "blurred", "duplicate"]
+Reason = Literal[
+    "nearest",
+    "sharper",
+    "not_dark",
+    "not_flat",
+    "not_blurred",
+    "not_duplicate",
+    "best_available",
+    "exact",
+]
+_SEVERITY: dict[Defect | None, int] = {None: 0, "duplicate": 1, "blurred": 2, "flat": 3, "dark": 4}
+
+
+@dataclass(frozen=True)
+class PictureStats:
+    """What the defects are judged on, from one grayscale picture: Laplacian variance
+    (``sharpness``), mean and variance of the luma, the share of pixels brighter than
+    NEAR_BLACK, and the 5th and 95th luma percentiles."""
+
+    sharpness: float
+    mean_luma: float
+    variance: float
+    lit_share: float
+    low_luma: float
+    high_luma: float
+
+    @property
+    def defect(self) -> Defect | None:
+        """The worst defect of the picture alone (``duplicate`` needs the previous tile)."""
+        if self.lit_share < DARK_SHARE or self.high_luma < DIM_LEVEL:
+            return "dark"
+        if self.high_luma - self.low_luma < FLAT_SPREAD:
+            return "flat"
+        if self.sharpness < BLUR_DETAIL * self.variance:
+            return "blurred"
+        return None
 
 
 @dataclass(frozen=True)
 class FrameScore:
-    """Scores of one decoded frame: Laplacian variance, mean luma, difference to the last pick."""
+    """Scores of one decoded frame at its presentation time; ``difference`` is to the previous
+    tile's thumbnail (None for the first). Defaults keep older stored selections readable."""
 
     time: float
     sharpness: float
     mean_luma: float
     difference: float | None  # None for the first pick
+    variance: float = 0.0
+    lit_share: float = 1.0
+    low_luma: float = 0.0
+    high_luma: float = 255.0
 
     @property
-    def black(self) -> bool:
-        return self.mean_luma < BLACK_LUMA
+    def stats(self) -> PictureStats:
+        return PictureStats(
+            self.sharpness,
+            self.mean_luma,
+            self.variance,
+            self.lit_share,
+            self.low_luma,
+            self.high_luma,
+        )
 
     @property
     def duplicate(self) -> bool:
         return self.difference is not None and self.difference < DUPLICATE_DIFF
 
+    @property
+    def defect(self) -> Defect | None:
+        """``dark``, ``flat``, ``blurred`` or ``duplicate`` (worst first), or None."""
+        return self.stats.defect or ("duplicate" if self.duplicate else None)
+
+    @property
+    def dark(self) -> bool:
+        return self.defect == "dark"
+
+    def rank(self) -> tuple[int, float]:
+        """Sort key, best first: the lesser defect, then the more light, spread or detail."""
+        defect = self.defect
+        if defect == "dark":
+            measure = self.lit_share * 255 + self.high_luma
+        elif defect == "flat":
+            measure = self.high_luma - self.low_luma
+        else:
+            measure = self.sharpness
+        return _SEVERITY[defect], -measure
+
 
 @dataclass(frozen=True)
 class FrameSelection:
-    """Why this frame was written: ``nearest`` (the usual pick), ``sharper`` (another frame in the
-    window was at least SHARPER_RATIO times sharper), ``not_black`` / ``not_duplicate`` (the usual
-    pick was black / a copy of the previous pick), ``exact`` (accurate mode)."""
+    """Why this frame was written: ``nearest`` (the usual pick), ``sharper`` (another clean frame
+    in the window was SHARPER_RATIO times sharper), ``not_dark`` / ``not_flat`` /
+    ``not_blurred`` / ``not_duplicate`` (the usual pick had that defect, this frame has none),
+    ``best_available`` (every frame looked at had a defect: the least bad), ``exact``
+    (accurate mode). ``nearest`` holds the usual pick's scores, ``candidates`` how many frames
+    were scored."""
 
     reason: Reason
     candidates: int
@@ -78,127 +170,189 @@ class ScoredFrame:
     score: FrameScore
     thumb: Image.Image  # 16x16 gray, for the duplicate test of the next pick
 
-    @property
-    def acceptable(self) -> bool:
-        return not (self.score.black or self.score.duplicate)
+
+def measure_gray(gray: Image.Image) -> PictureStats:
+    """`PictureStats` of an 8-bit grayscale picture (at most ANALYSIS_SIDE wide, ideally).
+
+    Everything comes from two 256-bin histograms (of the picture and of its Laplacian), so
+    the Python work is independent of the picture size. The Laplacian is divided by 4 around
+    128 so that 8 bits hold it; the filter copies border pixels unfiltered, so they are cut off.
+    """
+    from PIL import ImageFilter
+
+    w, h = gray.size
+    hist = gray.histogram()
+    n = float(sum(hist)) or 1.0
+    mean = sum(i * c for i, c in enumerate(hist)) / n
+    variance = max(0.0, sum(i * i * c for i, c in enumerate(hist)) / n - mean * mean)
+    lit = sum(hist[NEAR_BLACK + 1 :]) / n
+    low, high = _percentile(hist, n, 0.05), _percentile(hist, n, 0.95)
+    sharpness = 0.0
+    if w > 2 and h > 2:
+        kernel = ImageFilter.Kernel((3, 3), _LAPLACIAN, scale=4, offset=128)
+        lap = gray.filter(kernel).crop((1, 1, w - 1, h - 1)).histogram()
+        m = float(sum(lap))
+        lmean = sum(i * c for i, c in enumerate(lap)) / m
+        sharpness = max(0.0, sum(i * i * c for i, c in enumerate(lap)) / m - lmean**2) * 16
+    return PictureStats(sharpness, mean, variance, lit, low, high)
+
+
+def _percentile(hist: list[int], n: float, q: float) -> float:
+    seen = 0
+    for level, count in enumerate(hist):
+        seen += count
+        if seen >= q * n:
+            return float(level)
+    return 255.0
+
+
+def picture_defect(image: Image.Image) -> Defect | None:
+    """The defect of a written picture (a JPEG tile): the measure the frame choice uses, on a
+    copy shrunk like the analysis picture. For checking sheets: ``dark``, ``flat``,
+    ``blurred`` or None (a duplicate needs the tile before it)."""
+    from PIL import Image as PILImage
+
+    gray = image.convert("L")
+    w, h = fit_size(gray.width, gray.height, ANALYSIS_SIDE)
+    if (w, h) != gray.size:
+        gray = gray.resize((w, h), PILImage.Resampling.BOX)
+    return measure_gray(gray).defect
 
 
 def score_frame(frame: VideoFrame, time: float, previous: Image.Image | None) -> ScoredFrame:
-    """Sharpness (variance of a 4-neighbour Laplacian), mean luma and a 16x16 thumbnail of a
-    small full-range grayscale of the frame; difference is to the previous pick's thumbnail.
-
-    Pillow only: numpy's import alone would cost a keyframe-only extraction 15-40 %.
-    """
-    from PIL import Image, ImageChops, ImageFilter, ImageStat
+    """Scores of a small full-range grayscale of the frame (`measure_gray`) and its 16x16
+    thumbnail; ``difference`` is to the previous tile's thumbnail."""
+    from PIL import Image, ImageChops, ImageStat
 
     w, h = fit_size(frame.width, frame.height, ANALYSIS_SIDE)
     w, h = max(16, w), max(16, h)  # the 16x16 thumbnail needs as many pixels
     plane = frame.reformat(width=w, height=h, format="gray", interpolation="AREA").planes[0]
     gray = Image.frombuffer("L", (w, h), bytes(plane), "raw", "L", plane.line_size, 1)
-    # The Laplacian is divided by 4 around 128 so that 8 bits hold it (|value| <= 1020); the
-    # filter copies the border pixels unfiltered, so they are cropped off.
-    kernel = ImageFilter.Kernel((3, 3), _LAPLACIAN, scale=4, offset=128)
-    laplacian = gray.filter(kernel).crop((1, 1, w - 1, h - 1))
+    stats = measure_gray(gray)
     thumb = gray.resize((16, 16), Image.Resampling.BOX)
     diff = None
     if previous is not None:
         diff = ImageStat.Stat(ImageChops.difference(thumb, previous)).mean[0]
-    sharpness = ImageStat.Stat(laplacian).var[0] * 16
-    score = FrameScore(time, sharpness, ImageStat.Stat(gray).mean[0], diff)
+    score = FrameScore(
+        time,
+        stats.sharpness,
+        stats.mean_luma,
+        diff,
+        stats.variance,
+        stats.lit_share,
+        stats.low_luma,
+        stats.high_luma,
+    )
     return ScoredFrame(frame, score, thumb)
 
 
+def _thumb_diff(a: Image.Image, b: Image.Image) -> float:
+    from PIL import ImageChops, ImageStat
+
+    return float(ImageStat.Stat(ImageChops.difference(a, b)).mean[0])
+
+
 class FramePicker:
-    """Scores frames of one target's window as the cursor decodes them and keeps the usual pick
-    and the sharpest acceptable candidate (not black, not a copy of the previous pick)."""
+    """The candidates of one target: the usual pick, the clean candidates nearest the target
+    and sharpest, the least bad defective one, the last one scored and the last one skipped
+    (six frames at most).
+
+    ``offer`` sees every frame the cursor decodes and scores one in ``stride`` of those inside
+    the window; ``take`` scores a frame unconditionally (the usual pick, a keyframe tried).
+    """
 
     def __init__(
-        self, target: float, tolerance: float, stride: int, previous: Image.Image | None
+        self, target: float, window: tuple[float, float], stride: int, previous: Image.Image | None
     ) -> None:
-        self.low, self.high = target - tolerance, target + tolerance
+        self.target, (self.low, self.high) = target, window
         self.stride, self.previous = stride, previous
-        self.default: ScoredFrame | None = None
-        self.best: ScoredFrame | None = None
-        self._recent: ScoredFrame | None = None  # the usual pick is often the last one scored
-        self.scored, self._skipped, self._last = 0, stride, float("-inf")
+        self.usual: ScoredFrame | None = None
+        self.nearest: ScoredFrame | None = None  # clean, nearest the target
+        self.sharpest: ScoredFrame | None = None  # clean, sharpest
+        self.least_bad: ScoredFrame | None = None
+        self._recent: ScoredFrame | None = None
+        self._unscored: tuple[VideoFrame, float] | None = None  # the last one skipped
+        self.scored, self._skipped = 0, stride
+        self._since_clean, self._steady = 0, False
+
+    def inside(self, time: float) -> bool:
+        return self.low - 1e-6 <= time <= self.high + 1e-6
 
     def offer(self, frame: VideoFrame, time: float) -> None:
-        if not self.low - 1e-6 <= time <= self.high + 1e-6 or time <= self._last:
+        if not self.inside(time):
             return
-        self._last, self._skipped = time, self._skipped + 1
+        self._skipped += 1
         if self._skipped >= self.stride:
             self._skipped = 0
-            self._consider(self._scored(frame, time))
+            self.take(frame, time)
+        else:
+            self._unscored = (frame, time)
 
-    def _scored(self, frame: VideoFrame, time: float) -> ScoredFrame:
-        for known in (self.default, self.best, self._recent):
+    def score_skipped(self) -> None:
+        """Score the last frame skipped by the stride (the end of a window, a fade's end)."""
+        if self._unscored is not None:
+            self.take(*self._unscored)
+
+    def take(self, frame: VideoFrame, time: float) -> ScoredFrame:
+        for known in (self.usual, self.nearest, self.sharpest, self.least_bad, self._recent):
             if known is not None and abs(known.score.time - time) < 1e-9:
                 return known
-        self.scored += 1
-        self._recent = score_frame(frame, time, self.previous)
+        self.scored, self._unscored = self.scored + 1, None
+        before, self._recent = self._recent, score_frame(frame, time, self.previous)
+        self._consider(self._recent, before)
         return self._recent
 
-    def _consider(self, c: ScoredFrame) -> None:
-        if c.acceptable and (self.best is None or c.score.sharpness > self.best.score.sharpness):
-            self.best = c
+    def _consider(self, c: ScoredFrame, before: ScoredFrame | None) -> None:
+        if self.nearest is not None:
+            self._since_clean += 1
+        score = c.score
+        if score.defect is None:
+            distance = abs(score.time - self.target)
+            if self.nearest is None or distance < abs(self.nearest.score.time - self.target):
+                self.nearest = c
+            if self.sharpest is None or score.sharpness > self.sharpest.score.sharpness:
+                self.sharpest = c
+            self._steady = before is not None and _thumb_diff(c.thumb, before.thumb) < STEADY_DIFF
+        elif self.least_bad is None or score.rank() < self.least_bad.score.rank():
+            self.least_bad = c
 
     def settle(self, frame: VideoFrame, time: float) -> None:
         """Record the frame the plain default mode would write."""
-        self.default = self._scored(frame, time)
-        self._consider(self.default)
+        self.usual = self.take(frame, time)
 
     @property
-    def needs_rescue(self) -> bool:
-        return self.best is None
+    def found(self) -> bool:
+        """A candidate without a defect was scored."""
+        return self.nearest is not None
 
     @property
-    def default_black(self) -> bool:
-        return self.default is not None and self.default.score.black
+    def settled(self) -> bool:
+        """A clean candidate was found and the picture has stopped changing (or we waited)."""
+        return self.nearest is not None and (self._steady or self._since_clean >= SETTLE_SCORES)
 
     def choose(self) -> tuple[ScoredFrame, Reason]:
-        d = self.default
-        assert d is not None, "settle() first"
-        best = self.best
-        if best is None or best is d:
-            return d, "nearest"
-        if d.acceptable:
-            sharper = best.score.sharpness >= SHARPER_RATIO * d.score.sharpness
-            return (best, "sharper") if sharper else (d, "nearest")
-        return best, "not_black" if d.score.black else "not_duplicate"
+        """The usual pick if clean, else the clean frame nearest the target; either gives way
+        to a clean one SHARPER_RATIO times sharper. Without a clean one, the least bad."""
+        u = self.usual
+        assert u is not None, "settle() first"
+        defect = u.score.defect
+        base = u if defect is None else self.nearest
+        if base is None:
+            assert self.least_bad is not None  # the usual pick itself is defective
+            return self.least_bad, "best_available"
+        sharp = self.sharpest
+        sharper = (
+            sharp is not None and sharp.score.sharpness >= SHARPER_RATIO * base.score.sharpness
+        )
+        chosen = sharp if sharper and sharp is not None else base
+        if defect is not None:
+            return chosen, _NOT[defect]
+        return chosen, "sharper" if chosen is not u else "nearest"
 
 
-def pick_frame(
-    cursor: FrameCursor, target: float, tolerance: float, fps: float, previous: Image.Image | None
-) -> tuple[ScoredFrame, FrameSelection] | None:
-    """Default mode with frame quality: the usual frame, or a better one from the window."""
-    stride = max(1, math.ceil(tolerance * (fps or 30.0) / MAX_SCORED))
-    picker = FramePicker(target, tolerance, stride, previous)
-    cursor.observer = picker.offer
-    try:
-        frame = cursor.step(target, tolerance)
-        if frame is None:
-            return None
-        picker.settle(frame, cursor.time_of(frame))
-        if picker.needs_rescue and picker.default_black and cursor.live:  # a fade: scan on
-            picker.stride = max(1, RESCUE_FRAMES // MAX_SCORED)
-            cursor.decode_to(target + tolerance, max_frames=RESCUE_FRAMES)
-        if picker.needs_rescue:  # a still scene or a long fade: the next keyframe may differ
-            picker.stride = 1
-            cursor.jump_to_next_keyframe(target + tolerance)
-    finally:
-        cursor.observer = None
-    chosen, reason = picker.choose()
-    assert picker.default is not None
-    candidates = max(picker.scored, 1)
-    return chosen, FrameSelection(reason, candidates, chosen.score, picker.default.score)
-
-
-def exact_frame(
-    cursor: FrameCursor, target: float, previous: Image.Image | None
-) -> tuple[ScoredFrame, FrameSelection] | None:
-    """Accurate mode: the frame shown at ``target``, scored but never replaced."""
-    frame = cursor.step(target, 0.0)
-    if frame is None:
-        return None
-    scored = score_frame(frame, cursor.time_of(frame), previous)
-    return scored, FrameSelection("exact", 1, scored.score, scored.score)
+_NOT: dict[Defect, Reason] = {
+    "dark": "not_dark",
+    "flat": "not_flat",
+    "blurred": "not_blurred",
+    "duplicate": "not_duplicate",
+}

@@ -3,7 +3,9 @@
 A seek lands on the keyframe at or before a time, and decoding forward from there reaches any
 later frame; when the next target lies ahead in the GOP already being decoded, decoding on is
 cheaper than seeking back, so the cursor remembers where it is. Only the last returned frame and
-one look-ahead frame are held. The decoder is told the per-frame pixel limit, and a picture over
+one look-ahead frame are held. For the frame choice (`frame_quality`) it also lists the keyframes
+of a window from the demuxer's index, with their compressed sizes, grabs one, and scans forward
+within a budget of decoded frames. The decoder is told the per-frame pixel limit, and a picture over
 it (refused by the decoder, or decoded by one that ignores the option) raises MediaLimitError
 before it can inflate memory.
 """
@@ -11,6 +13,7 @@ before it can inflate memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -24,14 +27,40 @@ if TYPE_CHECKING:
 
 #: Without a seek index, keep decoding forward rather than seek when the target is this close.
 _CONTINUE_WITHOUT_INDEX = 2.0
+#: Frames decoding forward may cost before grabbing the keyframe after the target is cheaper.
+_GRAB_FRAMES = 8
+#: Keyframes listed at most on each side of a target.
+_KEYFRAMES_PER_SIDE = 8
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A keyframe from the demuxer's index: its time (a decode time, within a frame or two of
+    the picture's), its index timestamp and its compressed size in bytes (which follows how
+    much detail the picture holds: a black frame with a watermark is a few kB)."""
+
+    time: float
+    timestamp: int
+    size: int
 
 
 def _decoded(
-    container: InputContainer, stream: VideoStream, max_pixels: int, name: str
+    container: InputContainer,
+    stream: VideoStream,
+    max_pixels: int,
+    name: str,
+    *,
+    one_picture: bool = False,
 ) -> Iterator[VideoFrame]:
     """Frames of ``stream`` from the current position, in presentation order; a damaged packet
     is skipped, a read error ends the stream, a picture over ``max_pixels`` (refused by the
-    decoder, or decoded by one that ignores the option) raises MediaLimitError."""
+    decoder, or decoded by one that ignores the option) raises MediaLimitError.
+
+    ``one_picture``: only the first picture, as soon as its packet is read. A decoder with
+    frame threads holds a picture back until it has been given as many more packets as it
+    has threads; draining it after a keyframe's packet gives that keyframe alone, without
+    decoding the frames after it (the decoder is then only usable after the next seek).
+    """
     import av
 
     ctx, start = stream.codec_context, stream_start(stream)
@@ -41,6 +70,11 @@ def _decoded(
                 frames = packet.decode()
             except av.error.InvalidDataError:
                 frames = []
+            if one_picture and not frames and packet.is_keyframe and packet.pts is not None:
+                frames = ctx.decode(None)
+                for f in frames:
+                    f.pts = packet.pts if f.pts is None else f.pts
+                    f.time_base = f.time_base or packet.time_base
             if ctx.width * ctx.height > max_pixels or any(
                 f.width * f.height > max_pixels for f in frames
             ):
@@ -51,7 +85,11 @@ def _decoded(
                     f"The video {name} has {w}x{h}-pixel pictures from about {when:.2f} s, "
                     f"more than the limit of {max_pixels} pixels per frame."
                 )
-            yield from (f for f in frames if f.pts is not None)
+            shown = [f for f in frames if f.pts is not None]
+            if one_picture and shown:
+                yield shown[0]
+                return
+            yield from shown
     except av.error.FFmpegError:
         return
 
@@ -74,6 +112,9 @@ class FrameCursor:
         self._current: VideoFrame | None = None
         self.position = float("-inf")
         self.observer: Callable[[VideoFrame, float], None] | None = None
+        self.pulled = 0  # frames taken from the decoder so far (a search's budget counts them)
+        rate = stream.average_rate or stream.guessed_rate
+        self.frame_duration = float(1 / rate) if rate else 1 / 30
 
     @property
     def live(self) -> bool:
@@ -89,6 +130,8 @@ class FrameCursor:
             frame = next(self._frames, None)
             if frame is None:
                 self._frames = None
+            else:
+                self.pulled += 1
         if frame is not None and self.observer is not None:
             self.observer(frame, self.time_of(frame))
         return frame
@@ -97,7 +140,7 @@ class FrameCursor:
         self._current, self.position = frame, self.time_of(frame)
         return frame
 
-    def _seek(self, time: float, offset: int | None = None) -> None:
+    def _seek(self, time: float, offset: int | None = None, *, one_picture: bool = False) -> None:
         """Seek to the keyframe at or before ``time``, or at or after the index timestamp
         ``offset`` (demuxers may shift a requested time by the B-frame delay, an index
         timestamp searched forward lands on its own keyframe)."""
@@ -107,40 +150,96 @@ class FrameCursor:
         elif offset is None:  # seeking to the start time itself can land late (MPEG-TS)
             offset = min(self.stream.start_time or 0, 0)
         self.container.seek(offset, backward=not forward, stream=self.stream)
-        self._frames = _decoded(self.container, self.stream, self.max_pixels, self.name)
+        self._frames = _decoded(
+            self.container, self.stream, self.max_pixels, self.name, one_picture=one_picture
+        )
         self._pending = self._current = None
 
-    def _keyframe(self, time: float, backward: bool) -> tuple[float, int] | None:
-        """Time and timestamp of the keyframe at or before (``backward``) or after ``time`` from
-        the demuxer's index (a decode timestamp: close enough to tell GOPs apart), or None (no
-        index, no such keyframe)."""
+    def _keyframe(self, time: float, backward: bool) -> Keyframe | None:
+        """The keyframe at or before (``backward``) or after ``time`` from the demuxer's index,
+        or None (no index, no such keyframe)."""
+        ts = int((time + self.start) / self.time_base) + (0 if backward else 1)
+        return self._index_keyframe(ts, backward)
+
+    def _index_keyframe(self, ts: int, backward: bool) -> Keyframe | None:
         try:
             entries = self.stream.index_entries
             if not len(entries):
                 return None
-            ts = int((time + self.start) / self.time_base) + (0 if backward else 1)
             i = entries.search_timestamp(ts, backward=backward)
             if i < 0 and not backward:
                 return None
-            found = entries[max(i, 0)].timestamp
-            return float(found * self.time_base) - self.start, found
+            entry = entries[max(i, 0)]
+            time = float(entry.timestamp * self.time_base) - self.start
+            return Keyframe(time, entry.timestamp, entry.size)
         except AttributeError:  # PyAV before index_entries
             return None
 
     def keyframe_before(self, target: float) -> float | None:
         found = self._keyframe(target, backward=True)
-        return None if found is None else found[0]
+        return None if found is None else found.time
 
-    def jump_to_next_keyframe(self, until: float) -> None:
-        """Seek to the first keyframe after the current position if it is not after ``until``
-        and decode it (one more cheap candidate when the usual pick is rejected)."""
-        found = self._keyframe(self.position, backward=False)
-        if found is None or not self.position < found[0] <= until:
-            return
-        self._seek(found[0], offset=found[1])
+    def keyframe_size(self, time: float) -> int | None:
+        """Compressed size of the keyframe whose picture shows at ``time``."""
+        found = self._keyframe(time + 2 * self.frame_duration, backward=True)
+        return None if found is None else found.size
+
+    def keyframes_between(self, low: float, high: float, around: float) -> list[Keyframe]:
+        """Keyframes of the index in ``[low, high]``, up to _KEYFRAMES_PER_SIDE on each side of
+        ``around`` (the nearest ones)."""
+        found: dict[int, Keyframe] = {}
+        for backward in (True, False):
+            key = self._keyframe(around, backward)
+            for _ in range(_KEYFRAMES_PER_SIDE):
+                if key is None or not low - 1e-6 <= key.time <= high + 1e-6:
+                    break
+                found[key.timestamp] = key
+                key = self._index_keyframe(key.timestamp + (-1 if backward else 1), backward)
+                if key is not None and key.timestamp in found:
+                    break
+        return sorted(found.values(), key=lambda k: k.time)
+
+    def grab_keyframe(self, key: Keyframe) -> VideoFrame | None:
+        """Seek to ``key`` and decode its picture alone (one seek, one picture: the cheapest
+        frame). Decoding on needs a new seek."""
+        self._seek(key.time, offset=key.timestamp, one_picture=True)
         frame = self._pull()
-        if frame is not None:
+        self._frames = None
+        return None if frame is None else self._take(frame)
+
+    def scan(self, until: float, max_frames: int, stop: Callable[[], bool]) -> None:
+        """Decode forward (every frame shown to ``observer``) up to ``until``, at most
+        ``max_frames`` frames, or until ``stop()`` says enough."""
+        pulled = 0
+        while pulled < max_frames and not stop() and (frame := self._pull()) is not None:
+            pulled += 1
+            if self.time_of(frame) > until + 1e-6:
+                self._pending = frame
+                return
             self._take(frame)
+
+    def scan_at(
+        self,
+        time: float,
+        until: float,
+        max_frames: int,
+        stop: Callable[[], bool],
+        *,
+        free_skip: bool = False,
+    ) -> None:
+        """`scan` from the keyframe at or before ``time`` (seeking there first). The frames
+        before ``time`` count in ``max_frames`` unless ``free_skip``; when they alone would
+        use it up, nothing is done."""
+        key = self._keyframe(time, backward=True)
+        if key is None:
+            return
+        skipped = round(max(0.0, time - key.time) / self.frame_duration)
+        if free_skip:
+            max_frames += skipped
+        elif skipped >= max_frames:
+            return
+        self._seek(key.time, offset=key.timestamp)
+        self.scan(until, max_frames, stop)
 
     def decode_to(
         self, target: float, first: VideoFrame | None = None, max_frames: int | None = None
@@ -179,9 +278,25 @@ class FrameCursor:
         return None
 
     def step(self, target: float, tolerance: float) -> VideoFrame | None:
-        """The plain default-mode (or accurate, tolerance 0) frame for ``target``."""
-        if self.live and _same_gop(self.keyframe_before(target), self.position, target):
-            return self.decode_to(target)
+        """The plain default-mode (or accurate, tolerance 0) frame for ``target``: decoding on
+        in the GOP being decoded, else the keyframe before the target when within
+        ``tolerance``, else the keyframe after it when within ``tolerance`` (cheaper than
+        decoding forward), else the frame at the target, decoded from the keyframe before."""
+        before = self._keyframe(target, backward=True)
+        after = self._keyframe(target, backward=False) if tolerance > 0 else None
+        if after is not None and after.time - target > tolerance:
+            after = None
+        before_time = before.time if before is not None else None
+        if self.live and _same_gop(before_time, self.position, target):
+            forward = (target - self.position) / self.frame_duration
+            if after is None or forward <= _GRAB_FRAMES:
+                return self.decode_to(target)
+            return self.grab_keyframe(after)
+        near = before if before is not None and target - before.time <= tolerance else None
+        for key in (near, after):
+            frame = self.grab_keyframe(key) if key is not None else None
+            if frame is not None and abs(self.time_of(frame) - target) <= tolerance:
+                return frame
         return self.seek_near(target, tolerance)
 
 

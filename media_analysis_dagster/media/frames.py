@@ -1,37 +1,50 @@
 """Extract evenly spaced frames by seeking, never by decoding the whole file
-(``docs/architecture.md``, media processing).
+(``docs/architecture.md``, media processing), and pick frames worth looking at.
 
-For each target time we seek to the keyframe at or before it. Default mode keeps that keyframe
-when it lies within a quarter of the sampling interval of the target (about as fast as a
-keyframe-only grab), otherwise it decodes forward to the frame shown at the target; ``accurate``
-always decodes forward, so each frame is the one displayed at its target (±1 frame). The time
-recorded for a frame is always its true presentation time, never the target. Given scene start
-times, targets put at least one frame inside every scene (`scene_targets`).
+Each target time has a *tolerance* (a quarter of its cell: the sampling interval, or with
+scenes the target's share of its scene) and a *window* a better frame may come from (the
+tolerance either side; with scenes the whole cell, which lies inside the scene). The usual pick
+of the default mode is the keyframe before the target when within the tolerance, else the
+keyframe after it when within the tolerance, else the frame shown at the target, decoded from
+the keyframe before: about as fast as a keyframe-only grab. ``accurate`` always decodes to the
+frame displayed at the target (±1 frame) and keeps it. The time recorded for a frame is always
+its true presentation time, never the target. Given scene start times, targets put at least
+one frame inside every scene (`scene_targets`).
+
+Frames worth looking at (`frame_quality` judges them): the usual pick is scored, with a few
+frames the decoder passes on its way to it; when it is clean nothing more is decoded. A dark,
+flat or blurred one starts a search of its window, cheapest first (`search_better`): other
+keyframes (one seek and one picture each; larger ones first, as a keyframe's compressed size
+follows its detail), then the frames on the target's side of the pick, then the other side, at
+most RESCUE_FRAMES decoded frames per target beyond what the plain default mode decodes. A
+near copy of the previous tile only tries one keyframe: in a still scene every frame is a copy.
 
 The parts: ``frame_seeking`` moves through the stream (and refuses pictures over the pixel
-limit), ``frame_quality`` chooses the frame worth looking at near each target (not black,
-blurred or a repeat) and records why, ``frame_writing`` saves it as a player shows it.
+limit), ``frame_quality`` measures and chooses, ``frame_writing`` saves the frame as a player
+shows it.
 
 Memory is bounded by the frame size, and the frame size is bounded whatever the header says: the
 decoder is told the per-frame pixel limit (FFmpeg's ``max_pixels``), so a stream that grows past
 it mid-stream is refused before a picture is allocated, with a `MediaLimitError`. Only the
-current frame, one look-ahead frame and three candidates are held.
+current frame, one look-ahead frame and six candidates are held.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from media_analysis_dagster.media.errors import CorruptMediaError
 from media_analysis_dagster.media.frame_quality import (
+    FramePicker,
     FrameScore,
     FrameSelection,
-    exact_frame,
-    pick_frame,
+    ScoredFrame,
+    score_frame,
 )
 from media_analysis_dagster.media.frame_seeking import FrameCursor
 from media_analysis_dagster.media.frame_writing import write_frame
@@ -46,12 +59,21 @@ __all__ = [
     "default_frame_count",
     "extract_frames",
     "frame_targets",
+    "frame_windows",
     "scene_targets",
     "write_frame",
 ]
 
 #: Largest decoded picture accepted (pixels), as probe_video's default header check.
 MAX_FRAME_PIXELS = 8192 * 8192
+#: Candidates scored per target among the frames decoded on the way to it.
+MAX_SCORED = 8
+#: Frames decoded at most, per target, looking for a better frame than a defective pick.
+RESCUE_FRAMES = 60
+#: Keyframes tried at most per target (a near copy of the previous tile tries one).
+KEYFRAME_TRIES = 3
+#: While searching, one decoded frame in this many is scored (about eight a second at 30 fps).
+SCAN_STRIDE = 4
 
 
 @dataclass(frozen=True)
@@ -117,20 +139,139 @@ def _scene_cells(scenes: Sequence[float], duration: float, count: int) -> list[t
     return cells
 
 
-def _plan(duration: float, count: int, scenes: Sequence[float] | None) -> list[tuple[float, float]]:
-    """(target, cell length) per frame; a frame stays within a quarter cell of its target."""
+@dataclass(frozen=True)
+class _Target:
+    """One planned frame: its target time, how far the usual pick may lie from it (a quarter
+    cell) and the window a better frame may come from (the quarter cell either side; with
+    scenes, the whole cell, which lies inside its scene)."""
+
+    time: float
+    tolerance: float
+    window: tuple[float, float]
+
+
+def _plan(duration: float, count: int, scenes: Sequence[float] | None) -> list[_Target]:
+    """The targets of ``count`` frames, by scene when ``scenes`` are given (`_scene_cells`)."""
     cells = _scene_cells(scenes, duration, count) if scenes is not None else []
     if cells:
-        return cells
+        # a frame at a cell's end time is the next cell's first one: keep clear of it
+        edge = 1e-3
+        return [_Target(t, n / 4, (t - n / 2, max(t, t + n / 2 - edge))) for t, n in cells]
     step = max(duration, 0.0) / count if count > 0 else 0.0
-    return [(t, step) for t in frame_targets(duration, count)]
+    return [
+        _Target(t, step / 4, (t - step / 4, t + step / 4)) for t in frame_targets(duration, count)
+    ]
+
+
+def frame_windows(
+    duration: float, count: int, scenes: Sequence[float] | None = None
+) -> list[tuple[float, float]]:
+    """The span each frame of `extract_frames` may come from in the default mode: a quarter of
+    the sampling interval either side of its target, or with ``scenes`` its share of its
+    scene (which lies inside the scene)."""
+    return [t.window for t in _plan(duration, count, scenes)]
 
 
 def scene_targets(scenes: Sequence[float], duration: float, count: int) -> list[float]:
     """Target times that put one frame in the middle of every scene (scene start times, from
     `scenes` or elsewhere; 0 is implied) when there are no more scenes than frames,
     spare frames spread over the longest scenes; evenly spaced targets otherwise."""
-    return [t for t, _ in _plan(duration, count, scenes)]
+    return [t.time for t in _plan(duration, count, scenes)]
+
+
+def search_better(cursor: FrameCursor, picker: FramePicker) -> None:
+    """Look for a clean frame in the window after a defective usual pick, cheapest first (see
+    the module docstring): keyframes, the frames after the pick and those before it, the
+    target's side first."""
+    usual = picker.usual
+    assert usual is not None
+    if usual.score.defect == "duplicate":
+        _try_keyframes(cursor, picker, 1, None)
+        return
+    when, target, frame = usual.score.time, picker.target, cursor.frame_duration
+    grabbed = bool(usual.frame.key_frame)
+    picker.stride = SCAN_STRIDE
+
+    def keyframes() -> None:
+        size = cursor.keyframe_size(when) if grabbed else None
+        _try_keyframes(cursor, picker, KEYFRAME_TRIES, size)
+
+    def after() -> None:  # the end of a fade in, the next shot
+        if grabbed:
+            cursor.scan_at(when, picker.high, RESCUE_FRAMES, lambda: picker.settled)
+        else:  # decoded forward to the pick: these frames come next, without a seek
+            cursor.scan(picker.high, RESCUE_FRAMES, lambda: picker.settled)
+
+    def before() -> None:  # a fade out, a cut to black: the RESCUE_FRAMES frames before the
+        # pick, decoded from the keyframe before them as the plain default mode reaches a target
+        begin, end = max(picker.low, when - RESCUE_FRAMES * frame), when - frame / 2
+        if begin < end:
+            cursor.scan_at(begin, end, RESCUE_FRAMES, lambda: False, free_skip=True)
+
+    if not grabbed:  # the frames before were sampled on the way: a closer look comes last
+        steps = (after, keyframes, before)
+    else:
+        steps = (keyframes, before, after) if when > target else (keyframes, after, before)
+    for step in steps:
+        if picker.found:
+            return
+        step()
+        picker.score_skipped()
+
+
+def _try_keyframes(cursor: FrameCursor, picker: FramePicker, tries: int, size: int | None) -> None:
+    """Decode keyframes of the window other than the usual pick, nearest the target first
+    (larger ones first when the pick was a keyframe of ``size`` bytes), until one is clean."""
+    assert picker.usual is not None
+    usual, near, target = picker.usual.score.time, 3 * cursor.frame_duration, picker.target
+    keys = cursor.keyframes_between(picker.low, picker.high, target)
+    keys = [k for k in keys if abs(k.time - usual) > near]
+    keys.sort(key=lambda k: (size is not None and k.size <= size, abs(k.time - target)))
+    for key in keys[:tries]:
+        frame = cursor.grab_keyframe(key)
+        if frame is not None and picker.inside(cursor.time_of(frame)):
+            picker.take(frame, cursor.time_of(frame))
+        if picker.found:
+            return
+
+
+def pick_frame(
+    cursor: FrameCursor,
+    target: float,
+    tolerance: float,
+    window: tuple[float, float],
+    fps: float,
+    previous: Image.Image | None,
+) -> tuple[ScoredFrame, FrameSelection] | None:
+    """Default mode with frame quality: the usual frame (a keyframe within ``tolerance`` of
+    ``target``, else the frame at it), or a better one from ``window``."""
+    stride = max(1, math.ceil(tolerance * (fps or 30.0) / MAX_SCORED))
+    picker = FramePicker(target, window, stride, previous)
+    cursor.observer = picker.offer
+    try:
+        frame = cursor.step(target, tolerance)
+        if frame is None:
+            return None
+        picker.settle(frame, cursor.time_of(frame))
+        if not picker.found:
+            search_better(cursor, picker)
+    finally:
+        cursor.observer = None
+    chosen, reason = picker.choose()
+    assert picker.usual is not None
+    selection = FrameSelection(reason, max(picker.scored, 1), chosen.score, picker.usual.score)
+    return chosen, selection
+
+
+def exact_frame(
+    cursor: FrameCursor, target: float, previous: Image.Image | None
+) -> tuple[ScoredFrame, FrameSelection] | None:
+    """Accurate mode: the frame shown at ``target``, scored but never replaced."""
+    frame = cursor.step(target, 0.0)
+    if frame is None:
+        return None
+    scored = score_frame(frame, cursor.time_of(frame), previous)
+    return scored, FrameSelection("exact", 1, scored.score, scored.score)
 
 
 def extract_frames(
@@ -144,6 +285,7 @@ def extract_frames(
     jpeg_quality: int = 90,
     scenes: Sequence[float] | None = None,
     max_pixels: int = MAX_FRAME_PIXELS,
+    on_progress: Callable[[float, float], None] | None = None,
 ) -> list[ExtractedFrame]:
     """Write ``count`` JPEGs (``frame_0001.jpg``…) at evenly spaced times (one or more per scene
     when ``scenes`` start times are given, see `scene_targets`) and describe them. Raises
@@ -160,11 +302,14 @@ def extract_frames(
         ctx = stream.codec_context  # the decoder refuses, not allocates, an oversize picture
         ctx.options = {**ctx.options, "max_pixels": str(max_pixels)}
         cursor = FrameCursor(container, stream, max_pixels, Path(path).name)
-        for target, cell in plan:
+        for planned in plan:
+            target = planned.time
             if accurate:
                 picked = exact_frame(cursor, target, previous)
             else:
-                picked = pick_frame(cursor, target, cell / 4, info.fps, previous)
+                picked = pick_frame(
+                    cursor, target, planned.tolerance, planned.window, info.fps, previous
+                )
             if picked is None:
                 continue
             chosen, selection = picked
@@ -184,6 +329,8 @@ def extract_frames(
                     selection=selection,
                 )
             )
+            if on_progress is not None:
+                on_progress(float(len(results)), float(len(plan)))
     if not results and plan:
         raise CorruptMediaError(f"No frame of the video {Path(path).name} could be decoded.")
     return results

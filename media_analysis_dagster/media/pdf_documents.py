@@ -13,6 +13,7 @@ import codecs
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,16 @@ class PdfBudget:
         self.pixels -= width_px * height_px
 
 
-def inspect_pdf(path: Path, out: Path, max_pages: int, budget: PdfBudget) -> DocumentInfo:
+def inspect_pdf(
+    path: Path,
+    out: Path,
+    max_pages: int,
+    budget: PdfBudget,
+    *,
+    on_progress: Callable[[float, float], None] | None = None,
+) -> DocumentInfo:
+    """Text of every page within the budget, and images of pages without text; after each
+    page ``on_progress(pages read, pages in the document)``."""
     import pypdfium2 as pdfium
 
     encrypted, password, count, metadata = read_pdf_structure(path)
@@ -107,7 +117,10 @@ def inspect_pdf(path: Path, out: Path, max_pages: int, budget: PdfBudget) -> Doc
     except pdfium.PdfiumError as exc:
         raise CorruptMediaError("The PDF is damaged and cannot be rendered.") from exc
     try:
-        for index in range(min(count, len(pdf))):
+        readable = min(count, len(pdf))
+        for index in range(readable):
+            if on_progress is not None:
+                on_progress(index, readable)
             if budget.spent():
                 break  # the pages not read are not listed; metadata says "truncated"
             page = pdf[index]
@@ -115,6 +128,8 @@ def inspect_pdf(path: Path, out: Path, max_pages: int, budget: PdfBudget) -> Doc
                 pages.append(_read_page(page, index + 1, out, budget))
             finally:
                 page.close()
+        if on_progress is not None:
+            on_progress(readable, readable)
     except pdfium.PdfiumError as exc:
         raise CorruptMediaError("A page of the PDF is damaged and cannot be read.") from exc
     finally:

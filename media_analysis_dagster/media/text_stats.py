@@ -1,10 +1,11 @@
 """Cheap, offline statistics about extracted text (documents and transcripts).
 
-Nothing here calls a model: the counts, top terms, language guess and extractive summary are
+Nothing here calls a remote model: the counts, top terms, language and extractive summary are
 there so every request gets a useful result even when no AI provider is configured, and so the
-AI summary can be sanity-checked against them. The language guess compares the text's words with
-small built-in stopword lists; it is reliable for a paragraph of ordinary prose in one of the
-listed languages and says ``None`` rather than guess on a handful of words.
+AI summary can be sanity-checked against them. The language comes from the one detector every
+text goes through (`language.detect_language`, offline); it says ``None`` rather than guess on
+a handful of words. The stopword lists below only keep function words out of the top terms and
+the summary's scoring.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 import re
 from collections import Counter
 from typing import Any
+
+from media_analysis_dagster.media.language import detect_language
 
 _STOPWORDS: dict[str, frozenset[str]] = {
     lang: frozenset(words.split())
@@ -47,7 +50,6 @@ _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")  # internal apostrophes
 _TOKEN = re.compile(r"[^\W\d_]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n\s*\n")
 _WORDS_PER_MINUTE = 230
-_MIN_WORDS_FOR_LANGUAGE = 8
 _MAX_SUMMARY_SENTENCES = 3
 _MAX_SCORED_SENTENCES = 5000
 #: Characters analysed per text (about 1,000 pages); the regex passes cost ~1.3 s per million.
@@ -61,21 +63,6 @@ def safe_text(text: str) -> str:
     if not _UNSAFE.search(text):
         return text
     return _UNSAFE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
-
-
-def _guess_language(tokens: list[str]) -> tuple[str | None, float | None]:
-    """Language whose stopwords cover most tokens; confidence mixes margin and coverage."""
-    if len(tokens) < _MIN_WORDS_FOR_LANGUAGE:
-        return None, None
-    hits = {lang: sum(1 for t in tokens if t in words) for lang, words in _STOPWORDS.items()}
-    ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
-    (best, best_hits), (_, second_hits) = ranked[0], ranked[1]
-    if best_hits < 3:
-        return None, None
-    margin = (best_hits - second_hits) / best_hits
-    # Ordinary prose is 30-50% stopwords; a quarter is enough for full trust in the coverage.
-    coverage = min(1.0, best_hits / len(tokens) / 0.25)
-    return best, round(max(0.0, min(1.0, margin * coverage)), 3)
 
 
 def _sentences(text: str) -> list[str]:
@@ -102,7 +89,7 @@ def _summary(sentences: list[str], freq: Counter[str]) -> str:
 def analyze_text(
     text: str, *, top_n: int = 15, max_chars: int = MAX_ANALYZED_CHARS
 ) -> dict[str, Any]:
-    """Counts, reading time, top terms, language guess and a short extractive summary.
+    """Counts, reading time, top terms, language and a short extractive summary.
 
     ``chars`` is the length of the whole text; everything else describes its first
     ``max_chars`` characters (``analyzed_chars``), so the cost is bounded whatever the input.
@@ -111,7 +98,7 @@ def analyze_text(
     text = safe_text(text[:max_chars])
     words = _WORD.findall(text)
     tokens = [token.lower() for token in _TOKEN.findall(text)]
-    language, confidence = _guess_language(tokens)
+    language = detect_language(text)
     freq = Counter(t for t in tokens if len(t) >= 3 and t not in _ALL_STOPWORDS)
     sentences = _sentences(text)
     return {
@@ -123,7 +110,6 @@ def analyze_text(
         "avg_word_length": round(sum(map(len, words)) / len(words), 2) if words else 0.0,
         "reading_time_minutes": round(len(words) / _WORDS_PER_MINUTE, 1),
         "top_terms": [[term, count] for term, count in freq.most_common(top_n)],
-        "language": language,
-        "language_confidence": confidence,
+        **language.to_dict(),
         "summary": _summary(sentences, freq),
     }

@@ -1,7 +1,9 @@
 """Errors of outbound connections, as one readable sentence each.
 
-A message names the host and path of the URL it is about, never its credentials or query, because
-it ends up in a table (``error_message``) and in logs::
+A message is one sentence that names the host and path of the URL it is about (never its
+credentials or query string, because it ends up in a table, ``error_message``, and in logs), no
+Python class, and the setting to change when a setting decides the outcome (an allow list, a size
+or time limit)::
 
     NetError                        anything that went wrong reaching a server
     ├── ForbiddenAddressError       the URL or an address it resolves to is refused by policy;
@@ -29,8 +31,8 @@ class NetError(Exception):
 
 class ForbiddenAddressError(NetError):
     hint = (
-        "Use an http(s) URL whose host resolves to public addresses, or have the operator add the "
-        "address, network or host name to the allow list the message names."
+        "Use an http(s) URL whose host resolves to public addresses, or have the operator allow "
+        "the address as the message says."
     )
 
 

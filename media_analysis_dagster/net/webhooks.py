@@ -37,7 +37,7 @@ from .addresses import AllowList, IPAddress, is_ip_literal
 from .backoff import backoff_delay, parse_retry_after
 from .deadline import deadline_pool, failure_reason
 from .errors import DeadlineExceededError, ForbiddenAddressError, NetError
-from .resolve import parse_http_url, vet, where
+from .resolve import label, parse_http_url, vet, where
 
 SIGNATURE_HEADER = "X-Media-Analysis-Signature"
 DELIVERY_HEADER = "X-Media-Analysis-Delivery"
@@ -170,7 +170,9 @@ def post_once(
         return result(False, str(exc))
     except DeadlineExceededError:
         return result(
-            True, f"The callback receiver's name could not be resolved within {timeout_s:g} s."
+            True,
+            f"The host name of the callback receiver {label(url)} could not be resolved within "
+            f"{timeout_s:g} s.",
         )
     except NetError as exc:
         return result(True, str(exc))

@@ -12,6 +12,7 @@ from ..pipeline.analysis import run_task
 from ..pipeline.budget import StoreBudget
 from ..pipeline.planning import plan_tasks
 from ..pipeline.pools import pooled
+from ..pipeline.progress import step_progress
 from ..pipeline.rows import file_row, result_row
 from ..pipeline.steps import (
     STEP_OUTPUTS,
@@ -20,6 +21,7 @@ from ..pipeline.steps import (
     resume_if_reexecution,
     write_step_files,
 )
+from ..pipeline.views import scene_strip_markdown, transcript_markdown
 from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
 
 
@@ -81,7 +83,8 @@ def store_subtitles(
     whichever provider made it."""
     from ..providers.local_speech import subtitle_files
 
-    out_dir = files.step_dir(request_id, STEP_OUTPUTS["analyze"][0])
+    step = "analyze[transcription]"
+    out_dir = files.step_dir(request_id, STEP_OUTPUTS[step][0])
     refs = []
     for result in outcome.results:
         if not (result.content or "").strip():
@@ -91,9 +94,41 @@ def store_subtitles(
             path.write_text(text, encoding="utf-8")
             mime = "application/x-subrip" if ext == "srt" else "text/vtt"
             refs.append(files.stored(path, mime_type=mime))
-    write_step_files(
-        context, database.store, request_id, [file_row(r, "transcription") for r in refs]
-    )
+    rows = [file_row(r, "transcription") for r in refs]
+    write_step_files(context, database.store, request_id, rows, step=step)
+
+
+def store_scene_pictures(
+    context: OpExecutionContext,
+    database: DatabaseResource,
+    files: FileStorageResource,
+    planned: PlannedTask,
+    outcome: TaskOutcome,
+) -> str | None:
+    """One small picture per scene (``media_files.file_type='thumbnail'``, ``sequence_order``
+    the scene's index), for the report's timeline; the strip of them as Markdown for the UI."""
+    from ..media.scene_strip import scene_thumbnails
+
+    scenes = next((r for r in outcome.results if r.result_type == "scene_detection"), None)
+    if scenes is None or not planned.task.original_path:
+        return None
+    step, request_id = "analyze[scene_detection]", planned.task.request_id
+    cuts = list((scenes.content_json or {}).get("cut_times") or [])
+    starts = [0.0, *cuts]
+    out_dir = files.step_dir(request_id, STEP_OUTPUTS[step][0])
+    thumbs = scene_thumbnails(planned.task.original_path, starts, out_dir)
+    rows = [
+        file_row(
+            files.stored(t.path, mime_type="image/jpeg"),
+            "thumbnail",
+            width=t.width,
+            height=t.height,
+            sequence_order=t.index,
+        )
+        for t in thumbs
+    ]
+    write_step_files(context, database.store, request_id, rows, step=step)
+    return scene_strip_markdown(thumbs, scene_count=len(starts))
 
 
 @op(description="Run one analysis task (internal facts, or a provider fallback chain).")
@@ -108,22 +143,31 @@ def analyze(
     request_id, store = planned.task.request_id, database.store
     resume_if_reexecution(context, store, request_id)
     budget = StoreBudget(store, request_id, providers.budget_usd)
-    outcome = run_task(
-        planned,
-        providers,
-        budget,
-        pooled=lambda chain: pooled(chain, context),
-        local=files.local_copy,
-        store=store,
-    )
+    with step_progress(context) as report:
+        outcome = run_task(
+            planned,
+            providers,
+            budget,
+            pooled=lambda chain: pooled(chain, context),
+            local=files.local_copy,
+            store=store,
+            report=report,
+        )
     rows = [result_row(r, outcome.key) for r in outcome.results]
     store.replace_rows(request_id, result_tasks=[outcome.key], results=rows)
     materialize(context, "media_analysis_results", request_id, task=outcome.key, rows=len(rows))
+    metadata = _metadata(outcome)
     if outcome.result_type == "transcription":
         store_subtitles(context, database, files, request_id, outcome)
+        if outcome.results:
+            metadata["transcript"] = MetadataValue.md(transcript_markdown(outcome.results[0]))
+    elif outcome.result_type == "scene_detection":
+        strip = store_scene_pictures(context, database, files, planned, outcome)
+        if strip:
+            metadata["scenes"] = MetadataValue.md(strip)
     for a in outcome.attempts:
         if a.get("cache_hit"):
             context.log.info(f"{a['provider']} {a['result_type']}: cache hit {a['cache_hit']}")
         elif a["status"] != "success":
             context.log.warning(f"{a['provider']} {a['result_type']}: {a['status']}: {a['error']}")
-    return Output(outcome, metadata=_metadata(outcome))
+    return Output(outcome, metadata=metadata)

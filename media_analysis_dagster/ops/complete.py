@@ -14,8 +14,16 @@ from ..pipeline.analysis import results_of, summarize, summary_of
 from ..pipeline.budget import StoreBudget
 from ..pipeline.callbacks import record_end
 from ..pipeline.pools import pooled
+from ..pipeline.progress import step_progress
+from ..pipeline.reports import store_report
 from ..pipeline.rows import result_row
-from ..pipeline.steps import materialize, readable_failures, resume_if_reexecution
+from ..pipeline.steps import (
+    materialize,
+    readable_failures,
+    resume_if_reexecution,
+    write_step_files,
+)
+from ..pipeline.views import summary_markdown
 from ..resources import (
     CallbackResource,
     DatabaseResource,
@@ -39,16 +47,18 @@ def aggregate(
     rid, store = request.request_id, database.store
     resume_if_reexecution(context, store, rid)
     results = results_of(rid, outcomes)
-    summary, tried = summarize(
-        request,
-        media,
-        branches,
-        results,
-        providers,
-        StoreBudget(store, rid, providers.budget_usd),
-        pooled=lambda chain: pooled(chain, context),
-        local=files.local_copy,
-    )
+    with step_progress(context) as report:
+        summary, tried = summarize(
+            request,
+            media,
+            branches,
+            results,
+            providers,
+            StoreBudget(store, rid, providers.budget_usd),
+            pooled=lambda chain: pooled(chain, context),
+            local=files.local_copy,
+            report=report,
+        )
     if summary is not None:
         store.replace_rows(rid, result_tasks=["summary"], results=[result_row(summary, "summary")])
         materialize(context, "media_analysis_results", rid, result_types="summary")
@@ -59,7 +69,7 @@ def aggregate(
             "results": len(results) + (1 if summary else 0),
             "summary_provider": summary.provider if summary else "none",
             "api_costs": MetadataValue.json(value.api_costs),
-            "summary": MetadataValue.md(value.summary or "_no summary_"),
+            "summary": MetadataValue.md(summary_markdown(value.summary)),
         },
     )
 
@@ -97,6 +107,10 @@ def complete_request(
     materialize(context, "media_analysis_requests", rid, status=status)
     metadata: dict = {"request_id": rid, "status": str(status)}
     if done:
+        report = store_report(store, files, rid)
+        if report is not None:
+            write_step_files(context, store, rid, [report[1]])
+            metadata["report"] = MetadataValue.path(report[0].remote_url or report[0].key)
         queued = record_end(store, rid, context.run, files.reader_url, callbacks.ui_base_url)
         if queued is not None:
             context.log.info(f"callback queued for request {rid}: {queued}")

@@ -5,7 +5,8 @@ import time
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..contracts import AudioTrack, DocumentText, FetchedMedia, RequestSpec
-from ..pipeline.rows import file_row
+from ..pipeline.progress import step_progress
+from ..pipeline.rows import document_segments, file_row
 from ..pipeline.steps import begin_file_step, readable_failures, write_step_files
 from ..resources import DatabaseResource, FileStorageResource
 
@@ -23,8 +24,14 @@ def extract_audio(
 
     started, rid = time.monotonic(), request.request_id
     out = begin_file_step(context, database.store, files, rid) / "audio_16k_mono.wav"
-    info = extract_wav(files.local_copy(audio.original), out, sample_rate=16000)
-    ref = files.stored(out, mime_type="audio/wav")
+    with step_progress(context) as report:
+        decoded = report.counting("decoded {done} of {total} s of audio")
+        info = extract_wav(
+            files.local_copy(audio.original), out, sample_rate=16000, on_progress=decoded
+        )
+        [ref] = report.store_each(
+            [out], lambda path: files.stored(path, mime_type="audio/wav"), remote=files.remote
+        )
     row = file_row(ref, "audio", duration_seconds=info.duration)
     write_step_files(context, database.store, rid, [row], path=ref.key)
     return Output(
@@ -52,16 +59,21 @@ def extract_document(
     started, rid = time.monotonic(), request.request_id
     out_dir = begin_file_step(context, database.store, files, rid)
     original = files.local_copy(document.original)
-    info = inspect_document(original, out_dir, mime_type=document.mime_type)
-    text_path = out_dir / "text.txt"
-    text_path.write_text(info.text, encoding="utf-8")
-    text = files.stored(text_path, mime_type="text/plain")
-    images = tuple(files.stored(p.image_path) for p in info.pages if p.image_path)
+    with step_progress(context) as report:
+        pages_read = report.counting("read {done} of {total} pages")
+        info = inspect_document(
+            original, out_dir, mime_type=document.mime_type, on_progress=pages_read
+        )
+        text_path = out_dir / "text.txt"
+        text_path.write_text(info.text, encoding="utf-8")
+        text = files.stored(text_path, mime_type="text/plain")
+        pages = [p.image_path for p in info.pages if p.image_path]
+        images = tuple(report.store_each(pages, files.stored, remote=files.remote))
     rows = [file_row(text, "document")] + [
         file_row(ref, "preview", sequence_order=i, width=info.width, height=info.height)
         for i, ref in enumerate(images)
     ]
-    write_step_files(context, database.store, rid, rows)
+    write_step_files(context, database.store, rid, rows, segments=document_segments(info))
     return Output(
         DocumentText(rid, info, text, images),
         metadata={

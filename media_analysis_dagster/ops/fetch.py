@@ -7,14 +7,51 @@ the other branches are skipped, not faked.
 """
 
 import time
+from pathlib import Path
+from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Out, Output, op
 
-from ..contracts import FetchedMedia, RequestSpec
+from ..contracts import ArtifactRef, FetchedMedia, RequestSpec
+from ..pipeline.progress import step_progress
 from ..pipeline.rows import file_row
-from ..pipeline.sources import branches_of, file_name, inspect_media, obtain_original
+from ..pipeline.sources import (
+    Obtained,
+    branches_of,
+    file_name,
+    inspect_media,
+    obtain_original,
+)
 from ..pipeline.steps import begin_file_step, readable_failures, tag_run, write_step_files
 from ..resources import DatabaseResource, FetcherResource, FileStorageResource
+
+
+def _fetch(
+    context: OpExecutionContext,
+    request: RequestSpec,
+    out_dir: Path,
+    files: FileStorageResource,
+    fetcher: FetcherResource,
+) -> tuple[Obtained, str, str, dict[str, Any], ArtifactRef]:
+    """Obtain, judge and store the original, with progress lines while it takes time: the
+    file's growth while it is copied or downloaded, then the store (an upload to a bucket)."""
+    with step_progress(context) as report:
+        dest = out_dir / file_name(request)
+        report.file_growth("fetched", dest, fetcher.limits().max_bytes)
+        fetched = obtain_original(
+            request,
+            dest,
+            roots=fetcher.roots(),
+            limits=fetcher.limits(),
+            allow=fetcher.allow(),
+            fetch_input=files.fetch_input,
+        )
+        report.busy("checking the media")
+        media_type, mime, probe = inspect_media(fetched.path, request.media_type)
+        [ref] = report.store_each(
+            [fetched.path], lambda p: files.stored(p, mime_type=mime), remote=files.remote
+        )
+    return fetched, media_type, mime, probe, ref
 
 
 @op(
@@ -36,16 +73,7 @@ def fetch_media(
 ):
     started, rid = time.monotonic(), request.request_id
     out_dir = begin_file_step(context, database.store, files, rid)
-    fetched = obtain_original(
-        request,
-        out_dir / file_name(request),
-        roots=fetcher.roots(),
-        limits=fetcher.limits(),
-        allow=fetcher.allow(),
-        fetch_input=files.fetch_input,
-    )
-    media_type, mime, probe = inspect_media(fetched.path, request.media_type)
-    ref = files.stored(fetched.path, mime_type=mime)
+    fetched, media_type, mime, probe, ref = _fetch(context, request, out_dir, files, fetcher)
     video, audio = probe.get("video"), probe.get("audio")
     timed = video or audio
     row = file_row(

@@ -1,33 +1,31 @@
-"""``register_request``: claim the pending row, or create the row for a direct launch."""
+"""``register_request``: claim the pending row, or create the row for a direct launch.
 
-import uuid
+Its config is ``RequestConfig`` with ``check_request`` attached (``checked_shape``): a request
+that breaks a rule is refused when the run is launched, before any run or row exists. The op
+checks again what only it sees, a pending row's own values.
+"""
+
 from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
 from ..contracts import RequestSpec
-from ..db.constants import MEDIA_TYPES
+from ..dagster_internals.checked_config import checked_shape
 from ..db.store import Store
-from ..errors import InvalidRequestError, RequestNotFoundError, RequestNotPendingError
-from ..pipeline.request_config import RequestConfig
-from ..pipeline.request_options import request_spec
+from ..errors import RequestNotFoundError, RequestNotPendingError
+from ..pipeline.request_config import RequestConfig, check_request
+from ..pipeline.request_options import check_row, request_spec
 from ..pipeline.steps import materialize, media_label, readable_failures, tag_run
 from ..resources import DatabaseResource
 from ..tags import TAG_REQUEST_ID, TAG_SOURCE
 
-
-def _validate(config: RequestConfig) -> None:
-    if config.media_type not in MEDIA_TYPES:
-        raise InvalidRequestError(
-            f"media_type must be one of {', '.join(MEDIA_TYPES)}, not {config.media_type!r}."
-        )
-    if config.request_id is None and bool(config.media_url) == bool(config.media_path):
-        raise InvalidRequestError("Give exactly one of media_url or media_path.")
-    if config.request_id is not None:
-        try:
-            uuid.UUID(config.request_id)
-        except ValueError:
-            raise InvalidRequestError(f"request_id {config.request_id!r} is not a UUID.") from None
+REQUEST_CONFIG = checked_shape(
+    RequestConfig.to_fields_dict(),
+    check_request,
+    description="One media-analysis request: the request_id of a pending row, or the media of a "
+    "new request (media_url or media_path), plus options. A wrong value refuses the launch with "
+    "one sentence, and no run is created.",
+)
 
 
 def _claim(store: Store, request_id: str, reexecution: bool) -> dict[str, Any]:
@@ -45,7 +43,7 @@ def _claim(store: Store, request_id: str, reexecution: bool) -> dict[str, Any]:
 
 def _create(store: Store, config: RequestConfig, source: str) -> dict[str, Any]:
     return store.create_request(
-        media_type=config.media_type,
+        media_type=config.media_type.value,
         media_url=config.media_url,
         media_path=config.media_path,
         prompt=config.prompt,
@@ -56,12 +54,17 @@ def _create(store: Store, config: RequestConfig, source: str) -> dict[str, Any]:
     )
 
 
-@op(description="Claim the pending request row atomically, or insert it as processing.")
+@op(
+    config_schema=REQUEST_CONFIG,
+    description="Claim the pending request row (request_id), or insert a new row as processing "
+    "(media_url or media_path); tag the run with the request id. Every other step reads the "
+    "request it returns.",
+)
 @readable_failures
 def register_request(
-    context: OpExecutionContext, config: RequestConfig, database: DatabaseResource
+    context: OpExecutionContext, database: DatabaseResource
 ) -> Output[RequestSpec]:
-    _validate(config)
+    config = check_request(context.op_config)  # checked at launch; a second line, same rules
     # A re-execution (from the UI, or a run retry) works on its parent's request, which the
     # parent's failure left 'failed': it may reopen that row, and only that row.
     reexecution = context.run.parent_run_id is not None
@@ -75,8 +78,7 @@ def register_request(
     request_id = str(row["request_id"])
     media = media_label(row.get("media_url"), row.get("media_path"))
     tag_run(context, request_id, row["media_type"], source, media)
-    if not row.get("media_url") and not row.get("media_path"):
-        raise InvalidRequestError(f"Request {request_id} has neither media_url nor media_path.")
+    check_row(row)  # a pending row's own values, written by whoever inserted it
     spec = request_spec(config, row)
     materialize(
         context,

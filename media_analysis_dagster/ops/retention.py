@@ -26,30 +26,55 @@ STATUS_DAYS = {
 
 
 class RetentionConfig(Config):
-    """``ops.plan_retention.config``: how long finished requests are kept, and how to clean."""
+    """How long finished requests are kept, and how the cleanup runs. Every value is optional;
+    the schedule runs with the defaults."""
 
     completed_days: int | None = Field(
-        default=30, ge=1, description="Delete completed requests older than this; null = keep."
+        default=30,
+        ge=1,
+        description="Delete completed requests older than this many days, 1 or more; null keeps "
+        "them. Example: 90.",
     )
     failed_days: int | None = Field(
-        default=30, ge=1, description="Delete failed requests older than this; null = keep."
+        default=30,
+        ge=1,
+        description="Delete failed requests older than this many days, 1 or more; null keeps "
+        "them. Example: 14.",
     )
     cancelled_days: int | None = Field(
-        default=7, ge=1, description="Delete cancelled requests older than this; null = keep."
+        default=7,
+        ge=1,
+        description="Delete cancelled requests older than this many days, 1 or more; null keeps "
+        "them. Example: 7.",
     )
-    dry_run: bool = Field(default=False, description="Report the counts, change nothing.")
-    batch_size: int = Field(default=500, ge=1, le=10_000, description="Rows per batch.")
+    dry_run: bool = Field(
+        default=False,
+        description="true: count what would be deleted or failed, and change nothing. "
+        "Example: true.",
+    )
+    batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Requests handled per batch, 1-10000. Example: 500.",
+    )
     max_batches: int = Field(
-        default=100, ge=1, description="Batches per run at most; the rest waits for the next run."
+        default=100,
+        ge=1,
+        description="Batches per run at most, 1 or more; what is left waits for the next run. "
+        "Example: 100.",
     )
     stuck_after_minutes: int | None = Field(
         default=60,
         ge=1,
-        description="Fail a request processing for longer than this whose Dagster run has "
-        "finished or does not exist; null = do not check.",
+        description="Mark failed a request that has been processing for longer than this many "
+        "minutes while its Dagster run has finished or does not exist, 1 or more; null skips "
+        "this check. Example: 60.",
     )
     delete_dagster_runs: bool = Field(
-        default=False, description="Also delete the finished Dagster runs of deleted requests."
+        default=False,
+        description="true: also delete the finished Dagster runs of the deleted requests. "
+        "Example: true.",
     )
 
 

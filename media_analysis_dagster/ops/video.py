@@ -7,10 +7,60 @@ from typing import Any
 
 from dagster import MetadataValue, OpExecutionContext, Output, op
 
-from ..contracts import ContactSheets, FetchedMedia, RequestSpec, SheetRef, VideoFrames
+from ..contracts import (
+    ArtifactRef,
+    ContactSheets,
+    FetchedMedia,
+    RequestSpec,
+    SheetRef,
+    VideoFrames,
+)
+from ..media.scenes import SceneMotionResult
+from ..pipeline.progress import WORK_TEMPLATES, step_progress
 from ..pipeline.rows import frame_rows, sheet_rows
 from ..pipeline.steps import begin_file_step, readable_failures, write_step_files
+from ..pipeline.views import sheets_markdown
 from ..resources import DatabaseResource, FileStorageResource, ProvidersResource
+
+
+def _extract(
+    context: OpExecutionContext,
+    request: RequestSpec,
+    video: FetchedMedia,
+    out_dir: Path,
+    files: FileStorageResource,
+    providers: ProvidersResource,
+) -> tuple[list[Any], tuple[ArtifactRef, ...], SceneMotionResult | None]:
+    """Scenes (``scene_aware``), frames and their stored copies, with progress lines for each
+    phase: seconds of video decoded for scenes, frames written, files stored."""
+    from ..media.frames import extract_frames as extract
+
+    local = files.local_copy(video.original)
+    scenes = None
+    with step_progress(context) as report:
+        if request.scene_aware:  # detected once: the scene_detection analysis reuses them
+            from ..media.scenes import detect_scenes_and_motion
+
+            scenes = detect_scenes_and_motion(
+                local,
+                threshold=providers.scene_threshold,
+                on_progress=report.counting(WORK_TEMPLATES["scene_detection"]),
+            )
+        frames = extract(
+            local,
+            out_dir,
+            count=request.frame_count,
+            accurate=request.accurate_frames,
+            info=video.video,
+            scenes=list(scenes.cut_times) if scenes else None,
+            on_progress=report.counting("extracted {done} of {total} frames"),
+        )
+        refs = report.store_each(
+            [f.path for f in frames],
+            lambda path: files.stored(path, mime_type="image/jpeg"),
+            remote=files.remote,
+        )
+    return frames, tuple(refs), scenes
 
 
 @op(
@@ -26,26 +76,10 @@ def extract_frames(
     files: FileStorageResource,
     providers: ProvidersResource,
 ) -> Output[VideoFrames]:
-    from ..media.frames import extract_frames as extract
-
     started, rid = time.monotonic(), request.request_id
-    out_dir = begin_file_step(context, database.store, files, rid)
     assert video.video is not None, "fetch_media routes only probed videos here"
-    local = files.local_copy(video.original)
-    scenes = None
-    if request.scene_aware:  # detected once: the scene_detection analysis reuses them
-        from ..media.scenes import detect_scenes_and_motion
-
-        scenes = detect_scenes_and_motion(local, threshold=providers.scene_threshold)
-    frames = extract(
-        local,
-        out_dir,
-        count=request.frame_count,
-        accurate=request.accurate_frames,
-        info=video.video,
-        scenes=list(scenes.cut_times) if scenes else None,
-    )
-    refs = tuple(files.stored(f.path, mime_type="image/jpeg") for f in frames)
+    out_dir = begin_file_step(context, database.store, files, rid)
+    frames, refs, scenes = _extract(context, request, video, out_dir, files, providers)
     write_step_files(context, database.store, rid, frame_rows(frames, refs))
     value = VideoFrames(
         rid, video.video, video.file_name, tuple(frames), refs, request.accurate_frames, scenes
@@ -63,18 +97,6 @@ def extract_frames(
             ),
             "directory": MetadataValue.path(str(out_dir)),
         },
-    )
-
-
-def _previews(sheets: ContactSheets) -> str:
-    """Markdown with each sheet inline (a base64 JPEG wide enough to read its timestamps)."""
-    from ..media.contact_sheets import thumbnail_data_url
-
-    total = len(sheets.sheets)
-    return "\n\n".join(
-        f"**Sheet {s.sheet_number}/{total}** `{s.artifact.key}`\n\n"
-        f"![sheet {s.sheet_number}]({thumbnail_data_url(s.artifact.path)})"
-        for s in sheets.sheets
     )
 
 
@@ -113,8 +135,14 @@ def build_contact_sheets(
 ) -> Output[ContactSheets]:
     started, rid = time.monotonic(), request.request_id
     out_dir = begin_file_step(context, database.store, files, rid)
-    made = _layout(request, frames, files, out_dir)
-    refs = [files.stored(s.path, mime_type="image/jpeg") for s in made]
+    with step_progress(context) as report:
+        report.busy("laying out the contact sheets")
+        made = _layout(request, frames, files, out_dir)
+        refs = report.store_each(
+            [s.path for s in made],
+            lambda path: files.stored(path, mime_type="image/jpeg"),
+            remote=files.remote,
+        )
     file_rows, rows = sheet_rows(made, refs)
     write_step_files(context, database.store, rid, file_rows, sheets=rows)
     refs_by_sheet = zip(refs, made, strict=True)
@@ -123,7 +151,7 @@ def build_contact_sheets(
     return Output(
         value,
         metadata={
-            "preview": MetadataValue.md(_previews(value)),
+            "preview": MetadataValue.md(sheets_markdown(value)),
             "sheets": len(made),
             "grid": f"{request.grid_cols}x{request.grid_rows}",
             "build_ms": int((time.monotonic() - started) * 1000),

@@ -30,18 +30,27 @@ from ..providers.base import AnalysisTask, Provider, ProviderResult
 from ..providers.chain import Attempt, run_chain
 from . import cache
 from .planning import build_task
+from .progress import WORK_TEMPLATES
 
 if TYPE_CHECKING:
-    from ..providers.chain import Budget
+    from ..providers.chain import Budget, ChainWatch
+    from .progress import OnProgress, Report
 
 Local = Callable[[ArtifactRef], Path]
 Pooled = Callable[[list[Provider]], list[Provider]]
 
 
-def _internal(task: AnalysisTask, internal: Any) -> tuple[list[ProviderResult], list[Attempt]]:
+def _internal(
+    task: AnalysisTask, internal: Any, report: Report | None
+) -> tuple[list[ProviderResult], list[Attempt]]:
+    on_progress: OnProgress | None = None
+    if report is not None and task.result_type in WORK_TEMPLATES:
+        on_progress = report.counting(WORK_TEMPLATES[task.result_type])
+    elif report is not None:
+        report.busy(f"internal {task.result_type}")
     started = time.monotonic()
     try:
-        results = internal.analyze_all(task)
+        results = internal.analyze_all(task, on_progress=on_progress)
         status, error = "success", None
     except Exception as exc:  # one offline analysis failing must not sink the others
         results, status, error = [], "error", describe(exc)
@@ -60,13 +69,15 @@ def run_task(
     pooled: Pooled = list,
     local: Local | None = None,
     store: Any = None,
+    report: Report | None = None,
 ) -> TaskOutcome:
     """Run one planned task. ``providers`` is the providers resource (registry, chains, retry
     settings, cache age); ``pooled`` wraps a chain so each paid call holds a pool slot; with a
-    ``store``, a chain task first looks in the analysis cache."""
+    ``store``, a chain task first looks in the analysis cache; ``report`` (the step's progress)
+    hears how far offline work is and which provider is being waited for."""
     task = planned.resolved(local)
     if planned.kind == "internal":
-        results, attempts = _internal(task, providers.registry()["internal"])
+        results, attempts = _internal(task, providers.registry()["internal"], report)
         tried = [a.to_dict() for a in attempts]
     else:
         requested = list(planned.providers) if planned.providers else None
@@ -78,7 +89,11 @@ def run_task(
             results, tried = hit
         else:
             outcome = run_chain(
-                task, pooled(chain), budget=budget, retry_kwargs=providers.retry_kwargs()
+                task,
+                pooled(chain),
+                budget=budget,
+                retry_kwargs=providers.retry_kwargs(),
+                watch=_watch(report, task.result_type),
             )
             results = cache.keyed([outcome.result] if outcome.result else [], planned.cache_key)
             tried = [a.to_dict() for a in outcome.attempts]
@@ -101,8 +116,10 @@ def summarize(
     *,
     pooled: Pooled = list,
     local: Local | None = None,
+    report: Report | None = None,
 ) -> tuple[ProviderResult | None, list[dict[str, Any]]]:
-    """Run the summary fallback chain over every result; ``(summary, attempts)``."""
+    """Run the summary fallback chain over every result; ``(summary, attempts)``; ``report``
+    hears which provider is being waited for."""
     here: Local = local or (lambda ref: ref.path)
     task = build_task(request, media, branches, "summary", here)
     doc = next((b for b in branches if isinstance(b, DocumentText)), None)
@@ -120,8 +137,19 @@ def summarize(
         ),
     )
     chain = pooled(providers.chain("summary", list(request.providers or []) or None))
-    outcome = run_chain(task, chain, budget=budget, retry_kwargs=providers.retry_kwargs())
+    outcome = run_chain(
+        task,
+        chain,
+        budget=budget,
+        retry_kwargs=providers.retry_kwargs(),
+        watch=_watch(report, "summary"),
+    )
     return outcome.result, [{**a.to_dict(), "task": "summary"} for a in outcome.attempts]
+
+
+def _watch(report: Report | None, result_type: str) -> ChainWatch | None:
+    """The chain's watch: a new phase of the step's progress, or none without a report."""
+    return report.calls(result_type) if report is not None else None
 
 
 def costs(attempts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,42 +1,38 @@
 """A request's options: run config first, then a pending row's ``user_metadata``.
 
-n8n (or anything) writes pending rows, so ``user_metadata`` is untrusted input. Its option keys
-are validated by the same typed model as run config (``RequestConfig``: same types, same
-bounds), and a wrong value fails the row with one sentence naming the field, before any file is
-written.
+n8n (or anything) writes pending rows, so a row is untrusted input. Its option keys in
+``user_metadata`` and its own media columns meet the same validator as run config
+(``request_config.check_request``: same types, same bounds, same sentences, the option names
+prefixed with ``user_metadata.``), and a wrong value fails the row with that one sentence, before
+any file is written.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..contracts import RequestSpec
 from ..errors import InvalidRequestError
-from .request_config import ROW_OPTION_KEYS, RequestConfig
+from .request_config import ROW_OPTION_KEYS, RequestConfig, check_fields, check_request
 
-_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
-
-
-def _sentence(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    field = ".".join(str(part) for part in error["loc"])
-    return f"user_metadata.{field} is invalid: {error['msg'].rstrip('.')}."
+ROW_MEDIA_KEYS = ("media_url", "media_path", "media_type")
 
 
 def row_options(user_metadata: Any) -> RequestConfig:
-    """The option keys of a pending row's ``user_metadata``, validated as run config."""
+    """The option keys of a pending row's ``user_metadata``, checked as run config is."""
     if user_metadata is None:
         return RequestConfig()
     if not isinstance(user_metadata, dict):
-        kind = _JSON_TYPES.get(type(user_metadata), type(user_metadata).__name__)
-        raise InvalidRequestError(f"user_metadata must be a JSON object, not a JSON {kind}.")
-    given = {k: user_metadata[k] for k in ROW_OPTION_KEYS if user_metadata.get(k) is not None}
-    try:
-        return RequestConfig(**given)
-    except ValidationError as exc:
-        raise InvalidRequestError(_sentence(exc)) from None
+        return check_fields(user_metadata, where="user_metadata")  # refuses: not an object
+    given = {k: user_metadata[k] for k in ROW_OPTION_KEYS if k in user_metadata}
+    return check_fields(given, where="user_metadata")
+
+
+def check_row(row: dict[str, Any]) -> None:
+    """A claimed or created row's own media columns and its ``user_metadata`` options, by the
+    rules run config meets at launch (a row inserted by hand was never launched)."""
+    check_request({k: row.get(k) for k in ROW_MEDIA_KEYS}, where="request row")
+    row_options(row.get("user_metadata"))
 
 
 def request_spec(config: RequestConfig, row: dict[str, Any]) -> RequestSpec:
@@ -75,8 +71,8 @@ def run_config_of(run_config: Any) -> RequestConfig:
     ops = run_config.get("ops") if isinstance(run_config, dict) else None
     raw = ((ops or {}).get("register_request") or {}).get("config")
     try:
-        return RequestConfig(**raw) if isinstance(raw, dict) else RequestConfig()
-    except ValidationError:
+        return check_fields(raw) if isinstance(raw, dict) else RequestConfig()
+    except InvalidRequestError:
         return RequestConfig()
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from ..contracts import ArtifactRef
 from ..db.rows import NewFile, NewResult, NewSheet
+from ..db.segments import NewSegment, page_segments
 from ..media.contact_sheets import ContactSheet
+from ..media.document_info import DocumentInfo
 from ..media.frames import ExtractedFrame
 from ..providers.base import ProviderResult
 
@@ -91,3 +93,9 @@ def result_row(r: ProviderResult, task_key: str) -> NewResult:
         cost_usd=round(r.cost_usd or 0.0, 6),
         metadata={**r.metadata, "task": task_key},
     )
+
+
+def document_segments(info: DocumentInfo) -> list[NewSegment]:
+    """The searchable pages of a document, tied to its text file (the step's first file row):
+    a re-executed or failed step replaces or removes them with that row."""
+    return page_segments([(p.number, p.text) for p in info.pages if p.text.strip()], file_index=0)

@@ -10,25 +10,42 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dagster import AssetKey, AssetMaterialization, Failure, MetadataValue, OpExecutionContext
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    Failure,
+    MetadataValue,
+    OpExecutionContext,
+)
 
+from ..dagster_internals.private_api import load
 from ..db.rows import NewFile, NewSheet
+from ..db.segments import NewSegment
 from ..errors import MediaAnalysisError, describe, error_details
 from ..media.errors import MediaError
 from ..net.errors import NetError
 from ..storage.errors import StorageError
 from ..tags import TAG_MEDIA, TAG_MEDIA_TYPE, TAG_REQUEST_ID, TAG_SOURCE
 
-# Steps that write files: step -> (folder under requests/<id>/, media_files.file_type values).
-# ``begin_file_step`` and the failure hook both read it, so the two cannot disagree.
+# Steps that write files: step key -> (folder under requests/<id>/, media_files.file_type
+# values). ``begin_file_step``, ``write_step_files`` and the failure hook all read it, so they
+# cannot disagree. Mapped ``analyze`` steps are keyed by their mapping key.
 STEP_OUTPUTS = {
     "fetch_media": ("original", ["original"]),
     "extract_frames": ("frames", ["frame"]),
     "build_contact_sheets": ("contact_sheets", ["contact_sheet"]),
     "extract_audio": ("audio", ["audio"]),
     "extract_document": ("document", ["document", "preview"]),
-    "analyze": ("transcription", ["transcription"]),  # a transcript's .srt/.vtt
+    "analyze[transcription]": ("transcription", ["transcription"]),  # the .srt/.vtt
+    "analyze[scene_detection]": ("scenes", ["thumbnail"]),  # one picture per scene
+    "complete_request": ("report", ["processed"]),  # the HTML report
 }
+
+
+def step_outputs(step_key: str | None, op_name: str) -> tuple[str, list[str]] | None:
+    """The folder and file types a step owns (by its step key, else its op's name)."""
+    return STEP_OUTPUTS.get(step_key or "") or STEP_OUTPUTS.get(op_name)
 
 
 def run_request_id(context: Any) -> str | None:
@@ -93,6 +110,7 @@ def write_step_files(
     files: Sequence[NewFile],
     *,
     sheets: Sequence[NewSheet] = (),
+    segments: Sequence[NewSegment] = (),
     step: str | None = None,
     **metadata: Any,
 ) -> dict[str, list[str]]:
@@ -107,6 +125,7 @@ def write_step_files(
         replace_sheets=name == "build_contact_sheets",
         files=files,
         sheets=sheets,
+        segments=segments,
     )
     made = sorted({f.file_type for f in files}) or types
     materialize(
@@ -123,17 +142,48 @@ def write_step_files(
     return ids
 
 
+def _table_write(table: str, request_id: str, description: str, **metadata: Any) -> Any:
+    return AssetMaterialization(
+        asset_key=AssetKey(table),
+        partition=None,
+        description=description,
+        metadata={"request_id": request_id, **{k: v for k, v in metadata.items() if v is not None}},
+    )
+
+
 def materialize(context: OpExecutionContext, table: str, request_id: str, **metadata: Any) -> None:
     """Record a write to one of the four tables, so the asset catalog shows lineage."""
-    context.log_event(
-        AssetMaterialization(
-            asset_key=AssetKey(table),
-            partition=None,
-            description=f"rows for request {request_id}",
-            metadata={
-                "request_id": request_id,
-                **{k: v for k, v in metadata.items() if v is not None},
-            },
+    context.log_event(_table_write(table, request_id, f"rows for request {request_id}", **metadata))
+
+
+def materialize_after_failure(
+    instance: DagsterInstance,
+    table: str,
+    request_id: str,
+    *,
+    run_id: str,
+    step: str | None = None,
+    **metadata: Any,
+) -> None:
+    """Record a write made by the failure hook (the row ended ``failed``, a failed step's files
+    removed), so the asset catalog shows it like every other write.
+
+    A hook cannot log events into its run in Dagster 1.13 (``HookContext`` has no
+    ``log_event``, and an op's logged events are dropped when it raises), so the write is
+    reported to the instance as a runless materialization: it becomes the table's latest
+    materialization, and its metadata links the run and names the step that failed. (The
+    run-status sensors, which end rows outside any step, can record their writes the same way,
+    without ``step``.)
+    """
+    where = f"step {step} of run {run_id}" if step else f"run {run_id}"
+    instance.report_runless_asset_event(
+        _table_write(
+            table,
+            request_id,
+            f"rows for request {request_id}, written when {where} ended",
+            run=MetadataValue.dagster_run(run_id),
+            failed_step=step,
+            **metadata,
         )
     )
 
@@ -151,16 +201,40 @@ BAD_INPUT: tuple[type[BaseException], ...] = (MediaError, NetError)
 """Errors that condemn the input itself: nothing of the request is worth keeping."""
 
 
-def _failure(exc: BaseException, op_name: str) -> Failure:
-    details = error_details(exc, run_id=None, step=op_name)
-    details.pop("run_id")
-    metadata = {k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in details.items()}
-    return Failure(description=describe(exc), metadata=metadata, allow_retries=False)
+# Dagster copies the error info of this private error into the step's failure event as it is
+# (``serializable_error_info_from_exc_info`` "hoists" it), instead of the exception's class name
+# and stack: the one way a step's failure can show one sentence and no stack trace in the UI.
+_HoistedError = load("dagster._core.errors", "DagsterUserCodeProcessError")
+_ErrorInfo = load("dagster._utils.error", "SerializableErrorInfo")
+
+
+class StepFailure(_HoistedError, Failure):  # type: ignore[misc, valid-type]
+    """A step's own error as the UI and the run's log show it: the sentence and the structured
+    details as metadata, with no Python class name and no stack trace. It is a
+    ``dagster.Failure`` (the step fails at once, no retry policy) whose failure event's error is
+    the sentence alone; the error's class name (``cls_name``, not shown) is the original's, for
+    the run-status sensor. ``original`` is the step's own exception, for the failure hook
+    (:func:`original_error`); it is not chained, so no traceback follows the sentence."""
+
+    def __init__(self, original: BaseException, op_name: str) -> None:
+        details = error_details(original, run_id=None, step=op_name)
+        details.pop("run_id")
+        metadata = {
+            k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in details.items()
+        }
+        Failure.__init__(
+            self, description=describe(original), metadata=metadata, allow_retries=False
+        )
+        self.user_code_process_error_infos = [
+            _ErrorInfo(message=self.description, stack=[], cls_name=type(original).__name__)
+        ]
+        self.original = original
 
 
 def readable_failures(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Raise the step's own errors as ``dagster.Failure(description=<one sentence>)`` with the
-    structured details as metadata; the original stays the ``__cause__`` for the failure hook."""
+    """Raise the step's own errors as a :class:`StepFailure`: one sentence as the step's
+    failure, the structured details as its metadata, and no chained traceback (``from None``;
+    the original stays on ``StepFailure.original`` for the failure hook)."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
@@ -168,7 +242,7 @@ def readable_failures(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 yield from fn(*args, **kwargs)
             except READABLE_ERRORS as exc:
-                raise _failure(exc, fn.__name__) from exc
+                raise StepFailure(exc, fn.__name__) from None
 
         return generator
 
@@ -177,13 +251,16 @@ def readable_failures(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except READABLE_ERRORS as exc:
-            raise _failure(exc, fn.__name__) from exc
+            raise StepFailure(exc, fn.__name__) from None
 
     return plain
 
 
 def original_error(exc: BaseException | None) -> BaseException | None:
-    """The step's own exception behind a ``readable_failures`` ``Failure``."""
+    """The step's own exception behind a :class:`StepFailure` (or behind a ``Failure`` raised
+    ``from`` it); any other exception is its own original."""
+    if isinstance(exc, StepFailure):
+        return exc.original
     if isinstance(exc, Failure) and exc.__cause__ is not None:
         return exc.__cause__
     return exc

@@ -9,6 +9,11 @@ Under a cost cap every paid call first reserves the most it can cost (``estimate
 provider, from ``pricing``'s bounds) and runs only if that fits; the reservation then becomes
 the actual cost. Tasks of one request run at the same time, so a check of what was spent
 before the call would let them all pass together and overrun the cap.
+
+A chain can be watched (``ChainWatch``): it is told which provider is called, on which attempt,
+and how long the wait before a retry is, so a step's progress lines can say "waiting for openai
+(attempt 2 of 4)". An offline provider's own work (seconds transcribed) reaches the watch
+through `work_progress`, set for the duration of each call.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +36,44 @@ DEFAULT_CHAINS: dict[str, list[str]] = {
     "vision_analysis": ["minimax", "openai", "anthropic", "google"],
     "summary": ["openai", "anthropic", "minimax", "groq", "internal"],
 }
+
+
+OnProgress = Callable[[float, float], None]
+DEFAULT_ATTEMPTS = 4  # call_with_retries' default, when retry_kwargs do not say
+
+
+class ChainWatch(Protocol):
+    """Told what a chain is doing (``pipeline.progress.ProviderCalls`` turns it into lines)."""
+
+    def calling(
+        self, provider: str, attempt: int, attempts: int, delay_s: float, reason: str | None
+    ) -> None:
+        """Attempt ``attempt`` of ``attempts`` of ``provider`` starts in ``delay_s`` seconds
+        (a retry's wait, after ``reason``; 0 and None for a first attempt)."""
+        ...
+
+    def working(self, done: float, total: float) -> None:
+        """An offline provider's own progress, in its unit (seconds of audio transcribed)."""
+        ...
+
+
+_work_progress: ContextVar[OnProgress | None] = ContextVar("work_progress", default=None)
+
+
+def work_progress() -> OnProgress | None:
+    """The ``on_progress`` of the provider call this thread is making for a watched chain, or
+    None: how an offline provider (local speech-to-text) reports seconds done without a
+    parameter on every provider's ``analyze``."""
+    return _work_progress.get()
+
+
+@contextmanager
+def _reporting(on_progress: OnProgress | None) -> Iterator[None]:
+    token = _work_progress.set(on_progress)
+    try:
+        yield
+    finally:
+        _work_progress.reset(token)
 
 
 @dataclass(frozen=True)
@@ -173,13 +218,16 @@ def run_chain(
     *,
     budget: Budget | None = None,
     retry_kwargs: Mapping[str, Any] | None = None,
+    watch: ChainWatch | None = None,
 ) -> ChainOutcome:
     """First success wins; a paid call is made only once the budget holds the most it can cost.
 
     The reservation is settled with the call's actual cost (0.0 when it failed). If the thread
-    dies mid-call (``BaseException``) it is left held: the call may have been billed.
+    dies mid-call (``BaseException``) it is left held: the call may have been billed. ``watch``
+    is told of every attempt (see `ChainWatch`).
     """
     outcome = ChainOutcome(result=None)
+    attempts = int((retry_kwargs or {}).get("attempts", DEFAULT_ATTEMPTS))
     for provider in providers:
         if not provider.supports(task.result_type, task.media_type):
             continue
@@ -189,17 +237,24 @@ def run_chain(
         if not go:
             continue
 
-        def count_retry(n: int, _exc: ProviderError, _delay: float, _a: Attempt = attempt) -> None:
+        def count_retry(
+            n: int, exc: ProviderError, delay: float, _a: Attempt = attempt, _p: str = provider.name
+        ) -> None:
             _a.retries = n
+            if watch is not None:
+                watch.calling(_p, n + 1, attempts, delay, exc.message)
 
+        if watch is not None:
+            watch.calling(provider.name, 1, attempts, 0.0, None)
         started = time.monotonic()
         try:
-            result = call_with_retries(
-                functools.partial(provider.analyze, task),
-                provider=provider.name,
-                on_retry=count_retry,
-                **dict(retry_kwargs or {}),
-            )
+            with _reporting(watch.working if watch is not None else None):
+                result = call_with_retries(
+                    functools.partial(provider.analyze, task),
+                    provider=provider.name,
+                    on_retry=count_retry,
+                    **dict(retry_kwargs or {}),
+                )
         except ProviderError as exc:
             attempt.status, attempt.error_type = "error", type(exc).__name__
             attempt.error = exc.message

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..media.scenes import DEFAULT_THRESHOLD
 from .base import AnalysisTask, ProviderResult
+from .chain import OnProgress, work_progress
 
 MODEL = "internal-v1"
 PLANNED_TASKS: dict[str, tuple[str, ...]] = {
@@ -75,29 +76,39 @@ class InternalProvider:
     def analyze(self, task: AnalysisTask) -> ProviderResult:
         return self.analyze_all(task)[0]
 
-    def analyze_all(self, task: AnalysisTask) -> list[ProviderResult]:
-        """One or more results: the scene pass also yields ``motion_analysis``."""
+    def analyze_all(
+        self, task: AnalysisTask, *, on_progress: OnProgress | None = None
+    ) -> list[ProviderResult]:
+        """One or more results: the scene pass also yields ``motion_analysis``.
+
+        ``on_progress(done, total)`` hears how far the long ones are (seconds of video decoded
+        for scenes, of audio transcribed); in a watched chain it defaults to the chain's."""
+        on_progress = on_progress or work_progress()
         handlers: dict[str, Callable[[AnalysisTask], list[ProviderResult]]] = {
             "metadata_extraction": self._metadata,
-            "scene_detection": self._scenes_and_motion,
-            "motion_analysis": self._scenes_and_motion,
             "face_detection": self._faces,
             "audio_analysis": self._audio,
             "text_analysis": self._text,
             "summary": self._summary,
-            "transcription": self._transcription,
         }
         started = time.monotonic()
-        results = handlers[task.result_type](task)
+        if task.result_type in ("scene_detection", "motion_analysis"):
+            results = self._scenes_and_motion(task, on_progress)
+        elif task.result_type == "transcription":
+            results = self._transcription(task, on_progress)
+        else:
+            results = handlers[task.result_type](task)
         elapsed = int((time.monotonic() - started) * 1000)
         for r in results:
             r.processing_time_ms = elapsed
         return results
 
-    def _transcription(self, task: AnalysisTask) -> list[ProviderResult]:
+    def _transcription(
+        self, task: AnalysisTask, on_progress: OnProgress | None
+    ) -> list[ProviderResult]:
         if self.speech is None:
             raise ValueError("local speech-to-text is off (MEDIA_ANALYSIS_WHISPER_MODEL)")
-        return [self.speech.analyze(task)]
+        return [self.speech.analyze(task, on_progress=on_progress)]
 
     def _metadata(self, task: AnalysisTask) -> list[ProviderResult]:
         facts = task.facts
@@ -122,12 +133,14 @@ class InternalProvider:
             )
         return [_result("metadata_extraction", "; ".join(parts) + ".", dict(facts))]
 
-    def _scenes_and_motion(self, task: AnalysisTask) -> list[ProviderResult]:
+    def _scenes_and_motion(
+        self, task: AnalysisTask, on_progress: OnProgress | None
+    ) -> list[ProviderResult]:
         """The scenes ``extract_frames`` already detected (``scene_aware``), else one pass now."""
         from ..media.scenes import detect_scenes_and_motion
 
         res = task.scenes or detect_scenes_and_motion(
-            task.original_path or "", threshold=self.scene_threshold
+            task.original_path or "", threshold=self.scene_threshold, on_progress=on_progress
         )
         cuts = [round(t, 3) for t in res.cut_times]
         confidence = None

@@ -29,6 +29,7 @@ from ..media.speech import (
     transcribe_wav,
 )
 from .base import AnalysisTask, ProviderResult
+from .chain import OnProgress, work_progress
 from .errors import BadRequestError, UnsupportedTaskError
 from .specs import MEDIA_FOR_RESULT
 
@@ -88,7 +89,11 @@ class LocalSpeechProvider:
             return None
         return model_label(self.model)
 
-    def analyze(self, task: AnalysisTask) -> ProviderResult:
+    def analyze(
+        self, task: AnalysisTask, *, on_progress: OnProgress | None = None
+    ) -> ProviderResult:
+        """Transcribe ``task.audio_path``; ``on_progress(seconds done, seconds in all)`` hears
+        how far it is (in a watched chain, the chain's `work_progress` by default)."""
         if task.result_type != "transcription" or not self.available:
             raise UnsupportedTaskError(
                 self.name, f"local speech-to-text does not do {task.result_type}"
@@ -107,6 +112,7 @@ class LocalSpeechProvider:
                 beam_size=self.beam_size,
                 max_duration=self.max_duration,
                 allow_download=self.allow_download,
+                on_progress=on_progress or work_progress(),
             )
         except SpeechModelError as exc:
             raise UnsupportedTaskError(self.name, str(exc), hint=exc.hint) from exc

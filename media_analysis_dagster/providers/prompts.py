@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import AnalysisTask
+from .internal_summary import cut_at_boundary
 
 DEFAULT_VISION_PROMPT = (
     "Describe what these images show: the setting, people, objects, actions, any visible text, "
@@ -22,8 +23,13 @@ DEFAULT_VISION_PROMPT = (
 )
 DEFAULT_SUMMARY_PROMPT = "Summarize this media: what it is about and its key points."
 SUMMARY_SYSTEM = (
-    "You summarize media analyses. Answer the request using only the facts provided; "
-    "do not add information that is not in them. If the facts do not answer the request, say so."
+    "You summarize media analyses. Use only the facts provided; do not add information that is "
+    "not in them. Write plain text in this layout: first the facts, one short paragraph per kind "
+    "(metadata, scenes, motion, faces, audio, transcript, text, vision), each starting with its "
+    "label and a colon; then a blank line and the answer to the request as a paragraph of its "
+    'own, starting with "Answer:". Give every count in full (say "72 scene cuts" even if you '
+    "name only some of them), never stop in the middle of a word, and if the facts do not "
+    "answer the request, say so in the answer."
 )
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _OPEN_THINK = re.compile(r"<think>.*\Z", re.DOTALL | re.IGNORECASE)
@@ -72,7 +78,12 @@ def _fact_text(result: dict[str, Any]) -> str:
 
 
 def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 14)] + " …[truncated]"
+    """``text`` within ``limit`` characters, cut at a sentence or word and marked
+    "… [truncated]" (never mid-word, so the model does not guess at half a word, and it knows
+    the source goes on)."""
+    if len(text) <= limit:
+        return text
+    return cut_at_boundary(text, max(2, limit - 12)).removesuffix("…").rstrip() + " … [truncated]"
 
 
 def summary_messages(task: AnalysisTask, budget_tokens: int) -> list[dict[str, Any]]:

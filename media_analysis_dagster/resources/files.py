@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
@@ -155,13 +155,15 @@ class FileStorageResource(ConfigurableResource):
         from ..storage import inbox_key
         from ..storage.base import file_sha256
         from ..storage.errors import StorageError
+        from ..storage.inbox import shown_url
 
         store = self.artifacts()
         key = inbox_key(url, store.config, self.inbox_prefix)
         size = store.stat(key).size_bytes
         if size > max_bytes:
             raise StorageError(
-                f"The object {url} is {size} bytes, over the {max_bytes}-byte limit."
+                f"The object {shown_url(url)} is {size} bytes, over the limit of {max_bytes} "
+                "bytes; raise MEDIA_ANALYSIS_MAX_MEDIA_BYTES to accept it."
             )
         store.get_file(key, dest)
         sha256, size = file_sha256(dest)
@@ -184,6 +186,14 @@ class FileStorageResource(ConfigurableResource):
 
         self.artifacts().delete_prefix(prefix)
         remove(self.workspace() / prefix, self.root())  # the run's scratch copy, if any
+
+    def read_recorded(self, file: dict[str, Any]) -> bytes:
+        """The bytes of a ``media_files`` row's file: the local path, or the object in the
+        bucket (the report embeds pictures and a document's text this way)."""
+        if (file.get("storage_location") or "local") == "local":
+            return Path(str(file["file_path"])).read_bytes()
+        with self.artifacts().open(str(file["file_path"])) as handle:
+            return bytes(handle.read())
 
     def reader_url(self, file: dict[str, object]) -> str | None:
         """A URL a receiver (n8n on another host) can fetch a ``media_files`` row from: presigned

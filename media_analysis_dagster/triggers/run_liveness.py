@@ -14,7 +14,9 @@ STARTING/STARTED runs of ``media_analysis_job`` whose worker is on *this* host a
 whose process is gone — or whose pid now belongs to another process (different start time) —
 as failed. ``failed_run_sync_sensor`` then fails the row (or, on a first attempt, ``run_retries``
 relaunches it). Runs on other hosts (Kubernetes pods) are left alone: their launcher's health
-check covers them.
+check covers them. When the instance's run launcher has such a check (``K8sRunLauncher``, the
+Celery launcher of ``deploy/celery``), run monitoring watches every run worker and this sensor
+stands aside, even for a worker that shares this host's name.
 
 A retry or re-execution inherits its parent's tags, so until its own executor starts it carries
 the parent's (dead) worker: such a run is skipped while its tag equals its parent's.
@@ -132,6 +134,9 @@ def build_run_liveness_sensor(interval_s: int) -> SensorDefinition:
         """Evaluated in the code server's process, i.e. on the host its run workers run on."""
         if not Path("/proc/self/stat").exists():
             return SkipReason("no /proc on this host: run workers cannot be checked")
+        launcher = context.instance.run_launcher
+        if launcher.supports_check_run_worker_health:
+            return SkipReason(f"run monitoring checks the run workers ({type(launcher).__name__})")
         failed = fail_dead_runs(context.instance, media_analysis_job.name)
         for run_id in failed:
             context.log.warning(f"run {run_id}: its run worker is gone; reported the run as failed")

@@ -64,7 +64,7 @@ def request_id_of(run: DagsterRun) -> str | None:
 def _root_error(error: Any) -> Any:
     """The user's exception inside Dagster's wrappers (``DagsterExecutionStepExecutionError``,
     ``Failure``)."""
-    # ``Failure`` is how ops raise their own errors readably (``ops/common.readable_failures``);
+    # ``Failure`` is how ops raise their own errors readably (``pipeline/steps.readable_failures``);
     # the original error is its cause.
     while (
         error is not None

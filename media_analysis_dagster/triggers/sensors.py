@@ -127,7 +127,7 @@ def run_request(launch: Launch) -> RunRequest:
 def build_pending_requests_sensor(interval_s: int, batch: int) -> SensorDefinition:
     @sensor(
         name="pending_requests_sensor",
-        job=media_analysis_job,
+        job_name=media_analysis_job.name,
         minimum_interval_seconds=interval_s,
         default_status=DefaultSensorStatus.RUNNING,
         description="Launch one run per pending episode of each media_analysis_requests row, "

@@ -117,7 +117,7 @@ def _one_row_in_every_table(store: Store) -> str:
     store.replace_rows(
         rid,
         files=[NewFile(file_type="contact_sheet", file_path="/s.jpg")],
-        results=[NewResult(result_type="summary", provider="internal")],
+        results=[NewResult(result_type="summary", provider="internal", content="A summary.")],
         sheets=[NewSheet(frame_count=6, frames_per_sheet=6, file_index=0)],
     )
     assert store.reserve_usd(rid, 0.1, 1.0)[0]

@@ -3,8 +3,6 @@ and keeps its semantics: atomic reservations against one cap, settle, dropped on
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,27 +44,7 @@ def test_threads_never_exceed_the_cap_and_api_costs_stays_clean(store: Store) ->
     assert [store.reserve_usd(rid, 0.07, 1.0)[0] for _ in range(5)] == [True] * 4 + [False]
 
 
-_PROCESS = """
-import sys
-from media_analysis_dagster.db.engine import build_engine
-from media_analysis_dagster.db.store import Store
-store = Store(build_engine(sys.argv[1]))
-print(sum(store.reserve_usd(sys.argv[2], 0.1, 1.0)[0] for _ in range(8)))
-"""
-
-
-def test_processes_take_turns(store: Store, db_url: str) -> None:
-    """Three processes ask 8 times each for $0.10 of $1.00: 10 granted in all."""
-    rid = _processing(store)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _PROCESS, db_url, rid], stdout=subprocess.PIPE, text=True
-        )
-        for _ in range(3)
-    ]
-    granted = [int(p.communicate(timeout=120)[0].strip()) for p in procs]
-    assert sum(granted) == 10
-    assert store.budget_of(rid) == {"spent_usd": 0.0, "reserved_usd": pytest.approx(1.0)}
+# Several processes taking turns on one ledger: ops/test_budget.py
 
 
 def test_ledger_starts_from_stored_costs_and_completion_drops_it(store: Store) -> None:

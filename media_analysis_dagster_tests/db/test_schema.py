@@ -1,7 +1,7 @@
 """``schema/*.sql`` is the contract; the ORM models must agree with it on PostgreSQL.
 
 ``001_init.sql`` is the seed's four tables, exactly, and never changes; ``002_additions.sql``
-only adds tables beside them.
+and ``003_search.sql`` only add tables (and search's functions) beside them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ SEED_TABLES = (
     "media_files",
     "contact_sheets",
 )
-ADDED_TABLES = ("media_analysis_budget", "media_analysis_callbacks")
+ADDED_TABLES = ("media_analysis_budget", "media_analysis_callbacks", "media_analysis_segments")
+# SQLite's search index: the FTS5 table and the shadow tables FTS5 keeps beside it.
+FTS_TABLES = {
+    f"media_analysis_segments_fts{end}" for end in ("", "_config", "_data", "_docsize", "_idx")
+}
 TABLES = SEED_TABLES + ADDED_TABLES
 # sha256 of schema/001_init.sql as the seed made it: n8n's contract is never edited in place.
 SEED_SQL_SHA256 = "92c2084665e2249b7ccdc177349f070528ad70866b47ccf69cd0436ab7f60de7"
@@ -50,7 +54,14 @@ ADDED_INDEXES = {
     "idx_callbacks_status_next_attempt",
     "idx_callbacks_request_id",
     "media_analysis_callbacks_delivery_id_key",
+    "idx_segments_tsv",
+    "idx_segments_request_id",
+    "idx_segments_result_id",
+    "idx_segments_file_id",
+    "idx_segments_kind",
+    "idx_segments_language",
 }
+SEARCH_FUNCTIONS = ("media_analysis_ts_config",)
 
 
 def describe_schema(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, Any]:
@@ -67,6 +78,21 @@ def describe_schema(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, Any
         )
         columns = cur.fetchall()
         cur.execute(
+            """SELECT table_name, column_name, is_identity, identity_generation, is_generated,
+                      generation_expression
+               FROM information_schema.columns
+               WHERE table_name = ANY(%s) AND (is_identity = 'YES' OR is_generated <> 'NEVER')
+               ORDER BY table_name, column_name""",
+            (list(tables),),
+        )
+        generated = cur.fetchall()
+        cur.execute(
+            """SELECT proname, pg_get_functiondef(oid) FROM pg_proc
+               WHERE proname = ANY(%s) ORDER BY 1""",
+            (list(SEARCH_FUNCTIONS) if "media_analysis_segments" in tables else [],),
+        )
+        functions = cur.fetchall()
+        cur.execute(
             """SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid)
                FROM pg_constraint WHERE conrelid::regclass::text = ANY(%s)
                ORDER BY 1, 2""",
@@ -81,7 +107,13 @@ def describe_schema(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, Any
         indexes = cur.fetchall()
     finally:
         conn.close()
-    return {"columns": columns, "constraints": constraints, "indexes": indexes}
+    return {
+        "columns": columns,
+        "generated": generated,
+        "functions": functions,
+        "constraints": constraints,
+        "indexes": indexes,
+    }
 
 
 @pytest.fixture
@@ -151,11 +183,48 @@ def test_schema_files_create_the_added_tables(fresh_pg) -> None:
     assert len([c for c in cols if c[0] == "media_analysis_callbacks"]) == 12
 
 
+def test_the_search_file_adds_segments_that_go_with_their_rows(fresh_pg) -> None:
+    url = fresh_pg()
+    apply_with_psql(url)
+    schema = describe_schema(url, ("media_analysis_segments",))
+    fks = {name: d for _, name, kind, d in schema["constraints"] if kind == "f"}
+    for source in ("request_id", "result_id", "file_id"):
+        assert "ON DELETE CASCADE" in fks[f"media_analysis_segments_{source}_fkey"]
+    cols = {c: (dt, n) for _, c, dt, _, _, _, n, _ in schema["columns"]}
+    assert cols["tsv"] == ("tsvector", "YES") and cols["text"] == ("text", "NO")
+    assert cols["language"] == ("character varying", "YES")
+    generated = {c: (ident, gen, expr) for _, c, ident, _, gen, expr in schema["generated"]}
+    assert generated["segment_id"][0] == "YES"
+    assert generated["tsv"][1:] == (
+        "ALWAYS",
+        "to_tsvector(media_analysis_ts_config((language)::text), text)",
+    )
+    indexes = {name: d for _, name, d in schema["indexes"]}
+    assert "USING gin (tsv) WITH (fastupdate=off)" in indexes["idx_segments_tsv"]
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            "SELECT media_analysis_ts_config(l)::text FROM unnest(%s::text[]) AS l",
+            (["en", "DE", "fr", "xx", None, "nb"],),
+        )
+        configs = [r[0] for r in cur.fetchall()]
+        assert configs == ["english", "german", "french", "simple", "simple", "norwegian"]
+        cur.execute("SELECT provolatile FROM pg_proc WHERE proname = 'media_analysis_search'")
+        assert cur.fetchall() == [("s",)], "one stable function; n8n calls it by name"
+    finally:
+        conn.close()
+
+
 def test_the_seed_file_is_unchanged() -> None:
     """Later changes go into new numbered files; 001 stays the seed's schema byte for byte."""
     seed = DEFAULT_SCHEMA_DIR / "001_init.sql"
     assert hashlib.sha256(seed.read_bytes()).hexdigest() == SEED_SQL_SHA256
-    assert [p.name for p in schema_files()][:2] == ["001_init.sql", "002_additions.sql"]
+    assert [p.name for p in schema_files()][:3] == [
+        "001_init.sql",
+        "002_additions.sql",
+        "003_search.sql",
+    ]
 
 
 def test_later_files_only_add(fresh_pg, tmp_path: Path) -> None:
@@ -178,7 +247,7 @@ def test_init_database_takes_the_schema_directory(fresh_pg, tmp_path: Path) -> N
     engine = build_engine(fresh_pg())
     try:
         assert init_database(engine, only_seed) == ["001_init.sql"]
-        assert init_database(engine) == ["001_init.sql", "002_additions.sql"]
+        assert init_database(engine) == ["001_init.sql", "002_additions.sql", "003_search.sql"]
     finally:
         engine.dispose()
     with pytest.raises(FileNotFoundError, match="schema directory"):
@@ -191,7 +260,7 @@ def test_sqlite_gets_every_table_from_the_models(tmp_path: Path) -> None:
     engine = build_engine(f"sqlite:///{tmp_path / 'embedded.db'}")
     try:
         assert init_database(engine) == ["models"]
-        assert set(inspect(engine).get_table_names()) == set(TABLES)
+        assert set(inspect(engine).get_table_names()) == set(TABLES) | FTS_TABLES
     finally:
         engine.dispose()
 
@@ -205,6 +274,8 @@ def test_orm_models_agree_with_schema_files(fresh_pg) -> None:
     engine.dispose()
     expected, actual = describe_schema(from_sql), describe_schema(from_orm)
     assert actual["columns"] == expected["columns"]
+    assert actual["generated"] == expected["generated"]
+    assert actual["functions"] == expected["functions"]
     assert actual["constraints"] == expected["constraints"]
     assert actual["indexes"] == expected["indexes"]
 
@@ -231,6 +302,6 @@ def test_an_older_embedded_database_gets_the_added_tables(tmp_path: Path) -> Non
     try:
         Base.metadata.create_all(engine, tables=[Base.metadata.tables[t] for t in SEED_TABLES])
         ensure_embedded_tables(engine)
-        assert set(inspect(engine).get_table_names()) == set(TABLES)
+        assert set(inspect(engine).get_table_names()) == set(TABLES) | FTS_TABLES
     finally:
         engine.dispose()

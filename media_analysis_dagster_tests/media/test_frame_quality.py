@@ -1,5 +1,6 @@
 """Frames worth looking at: default mode avoids black, blurred and repeated pictures within its
 window and says why; accurate mode keeps the exact frame; scene-aware targets cover every scene.
+(`test_frame_choice` covers watermarks, captions and flat colour, in both modes.)
 
 Every video is scripted frame by frame (`make_pattern_video`), so each JPEG can be read back and
 compared with what the frame at its recorded presentation time shows.
@@ -12,7 +13,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from media_analysis_dagster.media.frame_quality import BLACK_LUMA
 from media_analysis_dagster.media.frames import (
     ExtractedFrame,
     extract_frames,
@@ -30,7 +30,7 @@ def _shows(frame: ExtractedFrame, values: list[int | None]) -> None:
     expected = values[frame.frame_number]
     assert frame.pts_time == pytest.approx(frame.frame_number / FPS)
     if expected is None:
-        assert frame.selection is not None and frame.selection.chosen.black
+        assert frame.selection is not None and frame.selection.chosen.dark
     else:
         assert read_counter(Image.open(frame.path)) == expected
 
@@ -46,9 +46,9 @@ def test_black_keyframe_is_replaced_by_a_later_frame(tmp_path: Path) -> None:
     for f in frames:
         sel = f.selection
         assert sel is not None
-        assert sel.reason == "not_black"
-        assert sel.nearest.black and sel.nearest.time == pytest.approx(f.target_time)
-        assert not sel.chosen.black and sel.chosen.mean_luma >= BLACK_LUMA
+        assert sel.reason == "not_dark"
+        assert sel.nearest.dark and sel.nearest.time == pytest.approx(f.target_time)
+        assert sel.chosen.defect is None
         assert f.target_time < f.pts_time <= f.target_time + 0.5 + 1e-9  # quarter interval
         _shows(f, values)
 
@@ -69,25 +69,48 @@ def test_black_frame_at_target_decoding_forward(tmp_path: Path) -> None:
         values[n] = None
     video = make_pattern_video(tmp_path / "v.mp4", values)
     f = extract_frames(video, tmp_path / "out", count=2)[0]
-    assert f.selection is not None and f.selection.reason == "not_black"
+    assert f.selection is not None and f.selection.reason == "not_dark"
     assert f.selection.candidates > 1
     assert 0.5 - 1e-9 <= f.pts_time < 20 / FPS
     _shows(f, values)
 
 
-def test_sharper_frame_in_window_is_preferred(tmp_path: Path) -> None:
+def test_blurred_pick_gives_way_to_a_sharp_frame_in_window(tmp_path: Path) -> None:
+    """Every frame heavily blurred but 17 and 18: the first target's pick (frame 25) is
+    replaced by one of them; the second has no sharp frame in its window, so the least
+    blurred one there is kept and the reason says so."""
     values: list[int | None] = list(range(100))
     blurred = set(range(100)) - {17, 18}
     video = make_pattern_video(tmp_path / "v.mp4", values, blur=blurred)
     frames = extract_frames(video, tmp_path / "out", count=2)
     first = frames[0]
-    assert first.selection is not None and first.selection.reason == "sharper"
+    assert first.selection is not None and first.selection.reason == "not_blurred"
+    assert first.selection.nearest.defect == "blurred"
     assert first.frame_number in (17, 18)
     assert first.selection.chosen.sharpness >= 1.25 * first.selection.nearest.sharpness
     _shows(first, values)
-    # no sharp frame near the second target: the usual pick stays
-    assert frames[1].selection is not None and frames[1].selection.reason == "nearest"
-    assert frames[1].frame_number == 75
+    second = frames[1]
+    assert second.selection is not None and second.selection.reason == "best_available"
+    assert second.selection.chosen.defect == "blurred"
+    assert abs(second.pts_time - second.target_time) <= 0.5 + 1e-9
+    _shows(second, values)
+
+
+def test_sharper_clean_frame_in_window_is_preferred(tmp_path: Path) -> None:
+    """The usual pick is readable but soft; a frame decoded on the way to it is much sharper
+    (both clean): the sharper one is written, and says so."""
+    from PIL import ImageFilter
+
+    from .quality_clips import content, make_clip_of
+
+    soft = {n: content(n).filter(ImageFilter.GaussianBlur(1.2)) for n in range(100)}
+    pictures = [soft[n] if n not in (17, 18) else content(n) for n in range(100)]
+    video = make_clip_of(tmp_path / "v.mp4", pictures)
+    first = extract_frames(video, tmp_path / "out", count=2)[0]
+    sel = first.selection
+    assert sel is not None and sel.nearest.defect is None
+    assert sel.reason == "sharper" and first.frame_number in (17, 18)
+    assert sel.chosen.sharpness >= 1.25 * sel.nearest.sharpness
 
 
 def test_repeat_of_previous_pick_is_avoided(tmp_path: Path) -> None:
@@ -114,11 +137,16 @@ def test_repeated_keyframe_tries_next_keyframe(tmp_path: Path) -> None:
     _shows(second, values)
 
 
-def test_all_candidates_rejected_keeps_the_usual_pick(tmp_path: Path) -> None:
-    video = make_pattern_video(tmp_path / "v.mp4", [None] * 50)
-    frames = extract_frames(video, tmp_path / "out", count=2)
-    assert [f.selection.reason for f in frames if f.selection] == ["nearest", "nearest"]
-    assert all(f.selection and f.selection.chosen.black for f in frames)
+def test_black_throughout_still_gives_every_frame_with_its_reason(tmp_path: Path) -> None:
+    """Nothing better anywhere: every requested frame is written, the least bad one seen,
+    and the reason says no better frame was near."""
+    video = make_pattern_video(tmp_path / "v.mp4", [None] * 50, gop=10)
+    frames = extract_frames(video, tmp_path / "out", count=3)
+    assert len(frames) == 3
+    assert [f.selection.reason for f in frames if f.selection] == ["best_available"] * 3
+    assert all(f.selection and f.selection.chosen.dark for f in frames)
+    for f in frames:
+        assert abs(f.pts_time - f.target_time) <= 2.0 / 3 / 4 + 1e-9
 
 
 def test_accurate_mode_keeps_the_exact_frame(tmp_path: Path) -> None:
@@ -128,7 +156,7 @@ def test_accurate_mode_keeps_the_exact_frame(tmp_path: Path) -> None:
     frames = extract_frames(video, tmp_path / "out", count=2, accurate=True)
     assert [f.frame_number for f in frames] == [25, 75]
     assert all(f.selection and f.selection.reason == "exact" for f in frames)
-    assert frames[0].selection is not None and frames[0].selection.chosen.black
+    assert frames[0].selection is not None and frames[0].selection.chosen.dark
 
 
 def test_selection_round_trips_through_a_dict(tmp_path: Path) -> None:

@@ -73,3 +73,46 @@ def test_copy_local_size_limit_leaves_no_file(roots: tuple[Path, Path], tmp_path
     with pytest.raises(MediaLimitError, match="limit of 5 bytes"):
         copy_local(root / "sub" / "clip.mp4", tmp_path / "y", max_bytes=5)
     assert not (tmp_path / "y").exists() and not (tmp_path / "y.part").exists()
+
+
+def test_every_refusal_names_the_file_the_roots_and_the_fix(
+    roots: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """One sentence each: the path as given, the media roots, what to do; no class name, no
+    line break, no errno."""
+    root, outside = roots
+    (root / "escape.mp4").symlink_to(outside / "secret.txt")
+    cases = {
+        str(outside / "secret.txt"): ("secret.txt", "outside the media roots", str(root)),
+        str(root / "escape.mp4"): ("escape.mp4", "link that leads outside", str(root)),
+        "nope.mp4": ("nope.mp4", "does not exist in the media roots", str(root)),
+        str(root / "sub"): ("sub", "not a regular file", str(root)),
+        "bad\nname\t.mp4": ("bad?name?.mp4",),
+    }
+    for media_path, words in cases.items():
+        with pytest.raises(SourceError) as caught:
+            resolve_local_path(media_path, [root])
+        message = str(caught.value)
+        assert "\n" not in message and "Error" not in message and "Errno" not in message
+        for word in words:
+            assert word in message, (word, message)
+    with pytest.raises(ForbiddenSourceError) as caught:
+        resolve_local_path(str(outside / "secret.txt"), [root])
+    assert str(caught.value).endswith("or add its folder to MEDIA_ANALYSIS_MEDIA_ROOTS.")
+    with pytest.raises(ForbiddenSourceError, match="set MEDIA_ANALYSIS_MEDIA_ROOTS"):
+        resolve_local_path("clip.mp4", [])
+    many = [tmp_path / f"root{i}" for i in range(5)]
+    with pytest.raises(ForbiddenSourceError, match=r"root2 and 2 more\)"):
+        resolve_local_path(str(outside / "secret.txt"), many)
+
+
+def test_copy_failures_name_the_file_and_the_setting(roots: tuple[Path, Path], tmp_path: Path):
+    root, _ = roots
+    with pytest.raises(MediaLimitError) as caught:
+        copy_local(root / "sub" / "clip.mp4", tmp_path / "y", max_bytes=5)
+    assert "clip.mp4" in str(caught.value) and "MEDIA_ANALYSIS_MAX_MEDIA_BYTES" in str(caught.value)
+    with pytest.raises(SourceError) as missing:
+        copy_local(root / "gone.mp4", tmp_path / "z")
+    message = str(missing.value)
+    assert "gone.mp4" in message and "no such file or directory" in message
+    assert "Errno" not in message and "\n" not in message

@@ -26,7 +26,7 @@ import yaml
 from media_analysis_dagster.net.webhooks import deliver
 from media_analysis_dagster.pipeline.callbacks import build_payload
 from media_analysis_fixtures import make_video, pg
-from media_analysis_fixtures.graphql import JOB
+from media_analysis_fixtures.graphql import JOB, runs
 from media_analysis_fixtures.processes import wait_until
 from media_analysis_fixtures.stack import DagsterStack, StackSettings
 
@@ -272,7 +272,7 @@ def test_launch_and_wait_answers_the_result(
     first, first_box = in_thread(lambda: n8n.post(path, body, timeout=RUN_DEADLINE_S))
     second, second_box = in_thread(lambda: n8n.post(path, outside, timeout=RUN_DEADLINE_S))
     status, answer = n8n.post(path, {"media_path": str(inbox_clip), "created_by": 5})
-    assert status == 422 and answer["error"].startswith("Dagster refused the launch"), answer
+    assert (status, answer) == (422, {"error": "created_by must be text, not 5."})
     first.join(RUN_DEADLINE_S + 5)
     second.join(RUN_DEADLINE_S + 5)
 
@@ -286,6 +286,55 @@ def test_launch_and_wait_answers_the_result(
     [(status, answer)] = second_box
     assert status == 200 and answer["run_status"] == "FAILURE", answer
     assert answer["request"]["status"] == "failed" and answer["request"]["error_message"]
+
+
+REFUSED_BODIES: list[tuple[dict[str, Any], str]] = [
+    # (body fields beside the media, the 422 sentence): refused by the validator at launch ...
+    ({"frame_count": 500}, "frame_count must be between 1 and 200, not 500."),
+    ({"grid_cols": 0}, "grid_cols must be between 1 and 10, not 0."),
+    (
+        {"providers": ["openia"]},
+        "providers must name known providers (anthropic, deepgram, google, groq, internal, "
+        "minimax, openai), not 'openia'.",
+    ),
+    (
+        {"callback_url": "ftp://hooks.example.com/x"},
+        "callback_url must be an http(s) URL, not 'ftp://hooks.example.com/x'.",
+    ),
+    # ... and by the config schema, before the validator
+    ({"frame_count": "many"}, "frame_count must be a whole number, not 'many'."),
+    ({"provider_options": ["diarize"]}, "provider_options must be a JSON object, not ['diarize']."),
+]
+
+
+@pytest.mark.timeout(300)
+def test_launch_refusals_answer_422_with_the_sentence(
+    n8n: N8n, stack: DagsterStack, inbox_clip: Path
+) -> None:
+    """Every config the launch refuses answers 422 ``{"error": <the sentence>}`` at once, in
+    both launch workflows, and no run is created."""
+    before = {r["runId"] for r in runs(stack)}
+    media = {"media_path": str(inbox_clip)}
+    cases = [
+        ("media-analysis", {**media, **options}, sentence) for options, sentence in REFUSED_BODIES
+    ]
+    cases += [
+        (
+            "media-analysis",
+            {"media_url": "ftp://example.com/clip.mp4"},
+            "media_url must be an http(s) URL, or an s3:// or gs:// URL of the bucket's inbox, "
+            "not 'ftp://example.com/clip.mp4'.",
+        ),
+        (
+            "media-analysis/callback",
+            {**media, "frame_count": 0},
+            "frame_count must be between 1 and 200, not 0.",
+        ),
+    ]
+    for path, body, sentence in cases:
+        status, answer = n8n.post(path, body, timeout=60)
+        assert (status, answer) == (422, {"error": sentence}), (path, body, n8n.log(20))
+    assert {r["runId"] for r in runs(stack)} == before, "a refused launch created a run"
 
 
 # -- launch_and_callback --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
+import re
 import socket
 import sys
 import threading
@@ -318,3 +319,67 @@ def test_invalid_port_is_refused_before_connecting(tmp_path: Path) -> None:
     with no_remote_connections() as attempts, pytest.raises(ForbiddenAddressError, match="port"):
         download("http://127.0.0.1:99999/x", tmp_path / "m", OPEN, LOOPBACK)
     assert attempts == []
+
+
+# --- every failure is one sentence naming host and path ------------------------------------
+CLASS_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception|Timeout)\b|\w+\.\w+\.\w+:|Errno|Traceback")
+
+
+@pytest.mark.parametrize(
+    ("path", "limits", "allow", "names"),
+    [
+        ("/missing?token=abc", OPEN, LOOPBACK, ("127.0.0.1", "/missing", "404")),
+        ("/declared-huge", FetchLimits(max_bytes=1024), LOOPBACK, ("/declared-huge",)),
+        ("/chunked", FetchLimits(max_bytes=100_000), LOOPBACK, ("/chunked", "MAX_MEDIA_BYTES")),
+        ("/slow", FetchLimits(timeout_s=0.5), LOOPBACK, ("/slow", "DOWNLOAD_TIMEOUT_S")),
+        ("/hop/9", FetchLimits(max_redirects=2), LOOPBACK, ("/hop/9", "redirected")),
+        ("/file", OPEN, PUBLIC_ONLY, ("127.0.0.1/file", "ALLOW_PRIVATE_URLS=127.0.0.1")),
+        (
+            "/redirect?to=http%3A%2F%2F10.1.2.3%2Finternal%2Fx",
+            OPEN,
+            LOOPBACK,
+            ("10.1.2.3/internal/x", "private", "add 10.1.2.3 to MEDIA_ANALYSIS_ALLOW"),
+        ),
+    ],
+)
+def test_every_failure_is_one_sentence_naming_host_and_path(
+    server: str, tmp_path: Path, path: str, limits: FetchLimits, allow: AllowList, names: tuple
+) -> None:
+    with no_remote_connections(), pytest.raises((DownloadError, ForbiddenAddressError)) as caught:
+        download(
+            f"{server.replace('http://', 'http://u:pw@')}{path}", tmp_path / "m", limits, allow
+        )
+    message = str(caught.value)
+    assert message.endswith(".") and "\n" not in message and not CLASS_NAME.search(message)
+    assert "127.0.0.1" in message or "10.1.2.3" in message, message
+    assert "pw" not in message and "token" not in message and "abc" not in message, message
+    for name in names:
+        assert name in message, (name, message)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:99999/x?key=secret", "127.0.0.1/x"),
+        ("ftp://user:pw@example.com/video.mp4?key=secret", "ftp://example.com/video.mp4"),
+        ("http:///no-host", "http:///no-host"),
+        ("http://exa mple.com/a\nb", "http://exa mple.com/a b"),
+    ],
+)
+def test_refused_urls_are_named_without_credentials_query_or_line_breaks(
+    tmp_path: Path, url: str, shown: str
+) -> None:
+    with no_remote_connections(), pytest.raises(ForbiddenAddressError) as caught:
+        download(url, tmp_path / "m", OPEN, LOOPBACK)
+    message = str(caught.value)
+    assert shown in message and "\n" not in message and not CLASS_NAME.search(message)
+    assert "secret" not in message and "pw" not in message
+
+
+def test_the_loopback_refusal_names_the_setting_that_allows_it(tmp_path: Path) -> None:
+    with no_remote_connections(), pytest.raises(ForbiddenAddressError) as caught:
+        download("http://127.0.0.1:9/clips/a.mp4", tmp_path / "m", OPEN, PUBLIC_ONLY)
+    assert str(caught.value) == (
+        "The address 127.0.0.1 of 127.0.0.1/clips/a.mp4 is loopback, not a public address, so "
+        "media_url may not reach it; set MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS=127.0.0.1 to allow it."
+    )

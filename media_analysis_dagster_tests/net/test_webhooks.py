@@ -135,8 +135,8 @@ def test_post_once_refusal_is_final_and_sends_nothing(receiver: Receiver) -> Non
     sent = post_once(receiver.url, b"{}", {}, public_only, timeout_s=2)
     assert not sent.delivered and not sent.retryable and sent.status_code is None
     assert sent.error == (
-        "The host 127.0.0.1 resolves to 127.0.0.1, which is not a public address; to allow it, "
-        "add it to MEDIA_ANALYSIS_CALLBACK_ALLOW."
+        "The address 127.0.0.1 of 127.0.0.1/hook is loopback, not a public address, so "
+        "callback_url may not reach it; set MEDIA_ANALYSIS_CALLBACK_ALLOW=127.0.0.1 to allow it."
     )
     assert not receiver.received
 
@@ -300,8 +300,9 @@ def test_timeouts_are_bounded(receiver: Receiver) -> None:
 def test_private_addresses_are_refused_unless_allowed(receiver: Receiver) -> None:
     refused = deliver(receiver.url, payload(), base_delay=0.01)
     assert not refused.delivered and refused.attempts == 1 and refused.status_code is None
-    assert refused.error and "127.0.0.1, which is not a public address" in refused.error
-    assert "MEDIA_ANALYSIS_CALLBACK_ALLOW" in refused.error
+    assert refused.error and "127.0.0.1 of 127.0.0.1/hook is loopback" in refused.error
+    assert "not a public address" in refused.error
+    assert "MEDIA_ANALYSIS_CALLBACK_ALLOW=127.0.0.1" in refused.error
     other_net = deliver(receiver.url, payload(), allow="10.0.0.0/8,n8n.internal")
     assert not other_net.delivered and not receiver.received
 

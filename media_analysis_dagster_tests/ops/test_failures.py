@@ -1,12 +1,21 @@
-"""Bad input ends ``failed`` with a readable reason, structured details and no files left."""
+"""Bad input ends ``failed`` with a readable reason, structured details and no files left; the
+step's failure is that one sentence (no class name, no stack trace), and the failure path's
+writes reach the asset catalog. A request that never failed has SQL NULL ``error_details``."""
 
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from dagster import AssetKey, DagsterInstance
 
+from media_analysis_dagster.db.models import MediaAnalysisRequest
+from media_analysis_dagster.errors import InvalidRequestError
 from media_analysis_fixtures import make_video
 from media_analysis_fixtures.documents import encrypt_pdf, write_text_pdf
 from media_analysis_fixtures.media_server import media_server
@@ -26,7 +35,37 @@ def assert_failed_cleanly(pipeline: Pipeline, result, step: str, *words: str) ->
     assert details["run_id"] == result.run_id and details["step"] == step
     assert details["error_type"] and details["message"] == message and details["hints"]
     assert req["files"] == [] and pipeline.files_on_disk(req["request_id"]) == []
+    assert_step_failure_is_the_sentence(result, step, message)
+    rid = req["request_id"]
+    assert latest_write(pipeline.instance, "media_analysis_requests", rid)["status"] == "failed"
+    assert latest_write(pipeline.instance, "media_files", rid)["rows"] == 0
     return req
+
+
+# "package.module.SomeError", "SomeError:" or a traceback's "File ..." line.
+_PYTHON = re.compile(r"\b\w+\.\w+\.\w+Error\b|\b[A-Z]\w*(Error|Exception|Failure)\b|File \"")
+
+
+def assert_step_failure_is_the_sentence(result: Any, step: str, message: str) -> None:
+    """The STEP_FAILURE event (what the UI and the run's log show) is the row's sentence alone:
+    no class name, no stack, no chained exception; the details stay as metadata."""
+    event = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    data = event.event_specific_data
+    assert event.step_key == step
+    assert data.error.message == message and not _PYTHON.search(data.error.message), data.error
+    assert data.error.stack == [] and data.error.cause is None and data.error.context is None
+    metadata = data.user_failure_data.metadata
+    assert metadata["message"].value == message and metadata["error_type"].value
+
+
+def latest_write(instance: DagsterInstance, table: str, request_id: str) -> dict[str, Any]:
+    """Metadata of the newest materialization of ``table`` recorded for ``request_id``."""
+    records = instance.fetch_materializations(AssetKey(table), limit=200).records
+    for record in records:  # newest first
+        metadata = record.asset_materialization.metadata
+        if metadata["request_id"].value == request_id:
+            return {key: value.value for key, value in metadata.items()}
+    raise AssertionError(f"no {table} materialization for request {request_id}")
 
 
 def test_zero_byte_file(pipeline: Pipeline) -> None:
@@ -77,7 +116,6 @@ def test_path_outside_roots_and_symlink_out(pipeline: Pipeline, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("url", "words"),
     [
-        ("file:///etc/passwd", ("http",)),
         ("http://169.254.169.254/latest/meta-data/", ("not a public address",)),
         ("http://[::1]:9/x.mp4", ("not a public address",)),
     ],
@@ -92,7 +130,10 @@ def test_loopback_url_is_refused_by_default(pipeline: Pipeline) -> None:
     with media_server(pipeline.inbox) as server:
         result = pipeline.run(media_url=f"{server.url}/v.mp4")
         assert server.hits == [], "the address is checked before any connection"
-    assert_failed_cleanly(pipeline, result, "fetch_media", "not a public address")
+    req = assert_failed_cleanly(pipeline, result, "fetch_media", "not a public address")
+    # The sentence names the address, the URL's host and path, and the setting that allows it.
+    assert "127.0.0.1 of 127.0.0.1/v.mp4 is loopback" in req["error_message"]
+    assert "set MEDIA_ANALYSIS_ALLOW_PRIVATE_URLS=127.0.0.1" in req["error_message"]
 
 
 def test_redirect_to_private_address_and_size_limit(
@@ -130,6 +171,10 @@ def test_reexecution_from_failure_completes_without_duplicates(
     assert again.success
     req = pipeline.store.get_request(failed["request_id"])
     assert req["status"] == "completed" and req["error_message"] is None
+    assert _without_error_details(pipeline, req["request_id"]), "reopened: details cleared"
+    assert latest_write(pipeline.instance, "media_analysis_requests", req["request_id"])[
+        "status"
+    ] in ("completed", "partial")
     assert len([f for f in req["files"] if f["file_type"] == "original"]) == 1
     assert sorted(Path(f["file_path"]) for f in req["files"]) == pipeline.files_on_disk(
         req["request_id"]
@@ -138,8 +183,32 @@ def test_reexecution_from_failure_completes_without_duplicates(
     assert len(types) == len(set(types))
 
 
-def test_bad_config_fails_before_any_row(pipeline: Pipeline) -> None:
-    result = pipeline.run(media_path="/a.mp4", media_url="http://example.com/b.mp4")
-    step, message = pipeline.failure(result)
-    assert step == "register_request" and "exactly one" in message
+def test_bad_config_is_refused_at_launch_before_any_row(pipeline: Pipeline) -> None:
+    """Run config that cannot be processed never becomes a run: the launch itself is refused
+    with one sentence (a URL that is not http(s) is such config), and no row is written."""
+    with pytest.raises(InvalidRequestError, match="exactly one"):
+        pipeline.run(media_path="/a.mp4", media_url="http://example.com/b.mp4")
+    with pytest.raises(InvalidRequestError, match="http") as refused:
+        pipeline.run(media_url="file:///etc/passwd")
+    assert "\n" not in str(refused.value) and "Error" not in str(refused.value)
     assert pipeline.store.list_requests()["total"] == 0
+
+
+def _without_error_details(pipeline: Pipeline, request_id: str) -> bool:
+    """n8n's test for a request without an error: ``WHERE error_details IS NULL`` (SQL NULL;
+    a JSON ``null`` document would not match)."""
+    query = sa.text(
+        "SELECT count(*) FROM media_analysis_requests "
+        "WHERE error_details IS NULL AND error_message IS NULL AND request_id = :id"
+    ).bindparams(sa.bindparam("id", type_=MediaAnalysisRequest.__table__.c.request_id.type))
+    with pipeline.store.engine.connect() as conn:
+        return conn.execute(query, {"id": uuid.UUID(request_id)}).scalar_one() == 1
+
+
+def test_a_request_that_never_failed_has_null_error_details(pipeline: Pipeline) -> None:
+    video = make_video(pipeline.inbox / "fine.mp4", duration=2.0, size=(160, 120), audio=False)
+    result = pipeline.run(media_path=str(video), frame_count=2)
+    req = pipeline.request_of(result)
+    assert result.success and req is not None and req["status"] == "completed", req
+    assert req["error_details"] is None
+    assert _without_error_details(pipeline, req["request_id"])

@@ -103,7 +103,7 @@ def test_cli_status_and_fetch_from_another_data_dir(
     req = sqlite_pipeline.request_of(result)
     assert req is not None and req["status"] == "completed"
     monkeypatch.setenv("MEDIA_ANALYSIS_DATA_DIR", str(tmp_path / "elsewhere"))
-    assert cli.main(["status", req["request_id"], "--expires", "600"]) == 0
+    assert cli.main(["status", req["request_id"], "--expires", "600", "--json"]) == 0
     status = capsys.readouterr().out
     assert status.count('"url": "http') == len(req["files"]), "a fetchable URL per file"
     out = tmp_path / "fetched"

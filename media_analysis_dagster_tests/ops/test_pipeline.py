@@ -155,7 +155,7 @@ def test_audio_only(pipeline: Pipeline, media_type: str) -> None:
     req = pipeline.request_of(result)
     assert result.success and req["status"] == "completed" and req["media_type"] == "audio"
     files = _by_type(req["files"], "file_type")
-    assert set(files) == {"original", "audio"}, "a tone is no speech: no subtitle files"
+    assert set(files) == {"original", "audio", "processed"}, "a tone is no speech: no subtitles"
     results = _by_type(req["results"], "result_type")
     # With no key, the offline speech-to-text is the transcription chain (issue 12): it hears
     # no words in a tone, and says so truthfully with an empty transcript.

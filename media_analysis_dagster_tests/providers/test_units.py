@@ -1,9 +1,11 @@
-"""Pure pieces: retry policy, Retry-After parsing, prices, error tree, registry, imports."""
+"""Pure pieces: retry policy, Retry-After parsing, prices, error tree, registry, imports, and the
+layout of summaries (facts, then the answer; counts in full; never a cut word)."""
 
 from __future__ import annotations
 
 import email.utils
 import random
+import re
 import subprocess
 import sys
 import time
@@ -11,6 +13,7 @@ import time
 import pytest
 
 from media_analysis_dagster import settings
+from media_analysis_dagster.providers.base import AnalysisTask
 from media_analysis_dagster.providers.chain import DEFAULT_CHAINS
 from media_analysis_dagster.providers.errors import (
     AuthenticationError,
@@ -23,7 +26,9 @@ from media_analysis_dagster.providers.errors import (
     TransientProviderError,
     error_for_status,
 )
+from media_analysis_dagster.providers.internal_summary import summarize
 from media_analysis_dagster.providers.pricing import Price, cost_for, is_priced
+from media_analysis_dagster.providers.prompts import summary_messages
 from media_analysis_dagster.providers.registry import build_providers, chain_for
 from media_analysis_dagster.providers.retry import (
     backoff_delay,
@@ -194,3 +199,138 @@ def test_main_prints_exports():
     assert exports["DEEPGRAM_BASE_URL"].endswith("/deepgram")
     assert exports["GOOGLE_BASE_URL"].endswith("/google/v1beta/openai")
     assert "GEMINI_API_KEY" in exports
+
+
+# -- summaries ------------------------------------------------------------------------------------
+WORD = re.compile(r"w\d{5}")
+
+
+def numbered_words(count: int, sentence: int = 12) -> str:
+    """``count`` distinct words ``w00000``…, a full stop after every ``sentence`` of them: a cut
+    word is then visible as a token that is not six characters long."""
+    return " ".join(f"w{i:05d}" + ("." if (i + 1) % sentence == 0 else "") for i in range(count))
+
+
+def assert_no_cut_word(text: str) -> None:
+    for token in re.findall(r"w\d+", text):
+        assert WORD.fullmatch(token), f"cut word {token!r} in {text[:200]!r}"
+
+
+def summary_task(media_type: str, prompt: str | None, *results: dict) -> AnalysisTask:
+    facts = {"file_name": "clip.bin", "mime_type": "x/y", "size_bytes": 123_456_789}
+    return AnalysisTask(
+        "r1", "summary", media_type, prompt=prompt, facts=facts, prior_results=tuple(results)
+    )
+
+
+def result(kind: str, content: str | None, data: dict | None = None, provider="internal") -> dict:
+    return {"result_type": kind, "provider": provider, "content": content, "content_json": data}
+
+
+def test_summary_counts_every_cut_and_never_cuts_a_word():
+    cuts = [round(1.5 * i, 2) for i in range(1, 73)]
+    task = summary_task(
+        "video",
+        "What happens? " + numbered_words(3000),  # a very long prompt
+        result("scene_detection", "72 scene cut(s) at …", {"cut_times": cuts}),
+        result("motion_analysis", "Mean motion 5.20", {"mean_motion": 5.2, "level": "moderate"}),
+        result(
+            "transcription",
+            None,
+            {"text": numbered_words(100_000), "language": "en", "duration": 3600.0},
+        ),
+        result("vision_analysis", numbered_words(20_000), provider="openai"),
+        result("text_analysis", numbered_words(5000)),
+    )
+    text, data = summarize(task)
+    paragraphs = text.split("\n\n")
+    assert all(p.strip() and "\n" not in p for p in paragraphs)
+    scenes = next(p for p in paragraphs if p.startswith("Scenes:"))
+    assert "72 scene cuts (73 scenes); the first 20 at 0:01.5," in scenes
+    assert scenes.endswith("0:30.0, and 52 more.")
+    assert [p.split(" ", 1)[0].rstrip(":") for p in paragraphs[:-1]] == [
+        "Metadata",
+        "Scenes",
+        "Motion",
+        "Transcript",
+        "Text",
+        "Vision",
+    ]
+    assert paragraphs[1 + 2].startswith('Transcript (en, 1 h 0 min, 100000 words): "w00000')
+    answer = paragraphs[-1]
+    assert answer.startswith('Answer to "What happens? w00000') and '…": ' in answer
+    assert "Scenes, Motion and Vision above" in answer
+    assert_no_cut_word(text)
+    assert "…" in paragraphs[3] and "…" in paragraphs[5]
+    assert len(text) < 5000, len(text)
+    assert data["prompt_topics_answered"] == [
+        "scene_detection",
+        "motion_analysis",
+        "vision_analysis",
+    ]
+
+
+@pytest.mark.parametrize("media_type", ["video", "audio", "document"])
+def test_summary_of_nothing_still_has_facts_then_answer(media_type: str):
+    empty = AnalysisTask("r1", "summary", media_type, prompt="Who speaks?")
+    text, _ = summarize(empty)
+    first, *rest = text.split("\n\n")
+    assert first == f"No facts were produced for this {media_type}."
+    assert rest[-1].startswith('Answer to "Who speaks?": The offline analysis measured only')
+    assert ("No AI vision provider" in text) is (media_type != "audio")
+    text, _ = summarize(summary_task(media_type, None))
+    assert text.startswith(f"Metadata: {media_type} clip.bin (x/y, 123.5 MB)")
+    assert "Answer" not in text
+
+
+def test_summary_of_every_kind_of_fact():
+    frames = [{"face_count": 2, "time": 61.25}, {"face_count": 0, "time": 70.0}]
+    task = summary_task(
+        "video",
+        "Who is in it and what do they say?",
+        result(
+            "metadata_extraction",
+            "x",
+            {
+                "file_name": "talk.mp4",
+                "mime_type": "video/mp4",
+                "size_bytes": 2_500_000,
+                "video": {
+                    "duration": 285.4,
+                    "display_width": 1280,
+                    "display_height": 720,
+                    "fps": 25.0,
+                    "video_codec": "h264",
+                    "audio_codec": "aac",
+                },
+            },
+        ),
+        result("face_detection", "2 frontal face(s)", {"frames": frames, "total_faces": 2}),
+        result("audio_analysis", "285.40 s of audio, RMS -20.0 dBFS."),
+        result("transcription", "Hello there.", {"segments": []}, provider="deepgram"),
+        result("scene_detection", "No scene cuts found.", {"cut_times": []}),
+    )
+    text, _ = summarize(task)
+    assert text.split("\n\n") == [
+        "Metadata: Video talk.mp4 (video/mp4, 2.5 MB); 4 min 45 s, 1280x720 at 25 fps, h264, "
+        "audio aac.",
+        "Scenes: No scene cuts (one continuous shot).",
+        "Faces: 2 frontal faces in 1 of 2 sampled frames, at 1:01.2.",
+        "Audio: 285.40 s of audio, RMS -20.0 dBFS.",
+        'Transcript (deepgram, 2 words): "Hello there."',
+        'Answer to "Who is in it and what do they say?": The facts that speak to it are under '
+        "Faces and Transcript above; the offline analysis measures the media and does not "
+        "interpret it beyond them. No AI vision provider was used, so the picture content is "
+        "not described.",
+    ]
+
+
+def test_paid_summary_prompt_asks_for_the_layout_and_never_cuts_a_word():
+    task = summary_task(
+        "audio", "List the topics.", result("transcription", numbered_words(50_000), {})
+    )
+    system, user = (m["content"] for m in summary_messages(task, budget_tokens=1000))
+    assert "one short paragraph per kind" in system and '"Answer:"' in system
+    assert "72 scene cuts" in system  # counts in full
+    assert "… [truncated]" in user and len(user) < 1000 * 4 + 500
+    assert_no_cut_word(user)

@@ -1,8 +1,10 @@
-"""A request's child rows: results, files and contact sheets.
+"""A request's child rows: results, files and contact sheets, and the segments search indexes.
 
 A step writes its rows with ``replace_rows`` (its earlier rows go in the same transaction), so a
 re-executed step replaces rather than duplicates; ``cached_results`` finds what an earlier
-request already paid for.
+request already paid for. The searchable segments of every result written (``db/segments.py``)
+go in the same transaction, and the earlier ones go with the rows they came from (``ON DELETE
+CASCADE``), so search never shows a result that is not there or misses one that is.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from ..models import ContactSheet, MediaAnalysisRequest, MediaAnalysisResult, MediaFile
 from ..rows import NewFile, NewResult, NewSheet, row_dict
+from ..segments import NewSegment
 from .base import StoreBase, as_uuid, utc_now
+from .search import write_segments
 
 Request = MediaAnalysisRequest
 
@@ -36,39 +41,21 @@ class ChildRows(StoreBase):
         files: Sequence[NewFile] = (),
         results: Sequence[NewResult] = (),
         sheets: Sequence[NewSheet] = (),
+        segments: Sequence[NewSegment] = (),
     ) -> dict[str, list[str]]:
         """Delete a step's earlier rows and insert its new ones in one transaction.
 
         Files are matched by ``file_type``; results by ``result_type`` or by the analysis task
-        that wrote them (``metadata.task``, set by the ``analyze`` step).
+        that wrote them (``metadata.task``, set by the ``analyze`` step). Each new result's
+        segments are derived and written with it; ``segments`` are ready-made ones of a file of
+        this call (``file_index``: a document's pages).
 
         This is what makes re-executing a step (from the UI, or a retried step) replace its
         rows instead of duplicating them.
         """
         rid = as_uuid(request_id)
         with self.session() as s, s.begin():
-            if replace_sheets:
-                s.execute(delete(ContactSheet).where(ContactSheet.request_id == rid))
-            if file_types:
-                s.execute(
-                    delete(MediaFile).where(
-                        MediaFile.request_id == rid, MediaFile.file_type.in_(file_types)
-                    )
-                )
-            if result_types:
-                s.execute(
-                    delete(MediaAnalysisResult).where(
-                        MediaAnalysisResult.request_id == rid,
-                        MediaAnalysisResult.result_type.in_(result_types),
-                    )
-                )
-            if result_tasks:
-                s.execute(
-                    delete(MediaAnalysisResult).where(
-                        MediaAnalysisResult.request_id == rid,
-                        MediaAnalysisResult.metadata_["task"].as_string().in_(result_tasks),
-                    )
-                )
+            _delete_replaced(s, rid, file_types, result_types, result_tasks, replace_sheets)
             file_rows = [
                 MediaFile(file_id=uuid.uuid4(), request_id=rid, **asdict(f)) for f in files
             ]
@@ -97,6 +84,13 @@ class ChildRows(StoreBase):
                     )
                 )
             s.add_all(sheet_rows)
+            write_segments(
+                s,
+                rid,
+                [(r.result_id, r.result_type, r.content, r.content_json) for r in result_rows],
+                segments,
+                [f.file_id for f in file_rows],
+            )
         return {
             "files": [str(f.file_id) for f in file_rows],
             "results": [str(r.result_id) for r in result_rows],
@@ -173,3 +167,33 @@ class ChildRows(StoreBase):
             ):
                 out[str(rid)].append(path)
         return out
+
+
+def _delete_replaced(
+    s: Session,
+    rid: uuid.UUID,
+    file_types: Sequence[str],
+    result_types: Sequence[str],
+    result_tasks: Sequence[str],
+    replace_sheets: bool,
+) -> None:
+    """The rows a step writes anew; their segments go with them (``ON DELETE CASCADE``)."""
+    if replace_sheets:
+        s.execute(delete(ContactSheet).where(ContactSheet.request_id == rid))
+    if file_types:
+        mine = MediaFile.file_type.in_(file_types)
+        s.execute(delete(MediaFile).where(MediaFile.request_id == rid, mine))
+    if result_types:
+        s.execute(
+            delete(MediaAnalysisResult).where(
+                MediaAnalysisResult.request_id == rid,
+                MediaAnalysisResult.result_type.in_(result_types),
+            )
+        )
+    if result_tasks:
+        s.execute(
+            delete(MediaAnalysisResult).where(
+                MediaAnalysisResult.request_id == rid,
+                MediaAnalysisResult.metadata_["task"].as_string().in_(result_tasks),
+            )
+        )

@@ -2,9 +2,10 @@
 
 ``detect`` runs the passes (``keyframe_pass``, ``fine_pass``, ``exact_cuts``) over the frames
 ``decoding`` yields, judging them with ``transitions`` and ``motion``; ``result`` holds what it
-returns. `DEFAULT_THRESHOLD` and `SceneMotionResult` are imported eagerly; the detector itself
-is loaded on first use (PEP 562), because it pulls numpy in, and the settings module imports
-this package for the threshold when the code location loads.
+returns and ``progress`` counts the seconds settled, for a caller's ``on_progress``.
+`DEFAULT_THRESHOLD` and `SceneMotionResult` are imported eagerly; the detector itself is loaded
+on first use (PEP 562), because it pulls numpy in, and the settings module imports this package
+for the threshold when the code location loads.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ a fade through black between look-alike pictures inside one interval whose ends 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from media_analysis_dagster.media.errors import CorruptMediaError
@@ -47,6 +48,7 @@ from media_analysis_dagster.media.scenes import DEFAULT_THRESHOLD
 from media_analysis_dagster.media.scenes.decoding import PassState, set_decoder
 from media_analysis_dagster.media.scenes.fine_pass import decode_all, fine_pass
 from media_analysis_dagster.media.scenes.keyframe_pass import coarse_pass
+from media_analysis_dagster.media.scenes.progress import SceneProgress
 from media_analysis_dagster.media.scenes.result import SceneMotionResult
 from media_analysis_dagster.media.scenes.transitions import merge
 
@@ -70,6 +72,7 @@ def detect_scenes_and_motion(
     min_scene_len: float = 0.5,
     full_decode: bool = False,
     workers: int | None = None,
+    on_progress: Callable[[float, float], None] | None = None,
 ) -> SceneMotionResult:
     """Transitions and motion of the video at ``path``; ``threshold`` is the mean absolute RGB
     difference (0-255) between consecutive 64x36 thumbnails that counts as a hard cut, and
@@ -77,8 +80,9 @@ def detect_scenes_and_motion(
 
     ``full_decode`` decodes and analyses every frame instead (the reference the fast path is
     tested against; several times slower). ``workers``: threads of the fine pass (default: the
-    cores, at most `fine_pass.MAX_WORKERS`). Raises ValueError for a threshold outside
-    (0, 255].
+    cores, at most `fine_pass.MAX_WORKERS`). ``on_progress(done, total)`` hears how many
+    seconds of the video are settled (`progress.SceneProgress`). Raises ValueError for a
+    threshold outside (0, 255].
     """
     check_threshold(threshold)
     with open_video(path) as (container, stream):
@@ -86,6 +90,8 @@ def detect_scenes_and_motion(
         rate = stream.guessed_rate or stream.average_rate
         time_base = float(stream.time_base) if stream.time_base else 1.0
         state = PassState(stream_start(stream), float(rate or 25), threshold, time_base)
+        progress = SceneProgress(on_progress, _declared_seconds(container, stream))
+        progress.tell()
         gops = None if full_decode else coarse_pass(container, stream, state) or None
     for gop in gops or []:
         if not gop.reason and gop.end is not None and gop.motion is not None:
@@ -93,9 +99,11 @@ def detect_scenes_and_motion(
     if gops is None:
         with open_video(path) as (container, stream):
             set_decoder(stream, skip=False)
-            found = decode_all(container, stream, state)
+            found = decode_all(container, stream, state, progress)
     else:
-        found = fine_pass(path, state, gops, workers)
+        progress.planned(gops, state.end)
+        found = fine_pass(path, state, gops, workers, progress)
+    progress.finished()
     if state.analyzed == 0:
         raise CorruptMediaError(f"The video {Path(path).name} has no decodable frame.")
     kept = merge(found, min_scene_len)
@@ -112,3 +120,13 @@ def detect_scenes_and_motion(
         gops=len(gops or []),
         gops_decoded=sum(1 for g in gops or [] if g.reason),
     )
+
+
+def _declared_seconds(container: object, stream: object) -> float:
+    """The video's length as its headers say (0.0 when they do not): the total that progress
+    is counted against until the keyframe pass has measured it."""
+    duration, time_base = getattr(stream, "duration", None), getattr(stream, "time_base", None)
+    if duration is not None and time_base is not None:
+        return float(duration * time_base)
+    whole = getattr(container, "duration", None)
+    return whole / 1_000_000 if whole is not None else 0.0

@@ -49,6 +49,7 @@ from media_analysis_dagster.media.scenes.motion import (
     histogram_change,
     thumbnail,
 )
+from media_analysis_dagster.media.scenes.progress import ChunkProgress, SceneProgress
 from media_analysis_dagster.media.scenes.transitions import (
     DISSOLVE_WINDOWS,
     RunAnalyzer,
@@ -133,12 +134,17 @@ class _Run:
 
 
 def decode_all(
-    container: InputContainer, stream: VideoStream, state: PassState
+    container: InputContainer,
+    stream: VideoStream,
+    state: PassState,
+    progress: SceneProgress | None = None,
 ) -> list[Transition]:
     """Every frame as one run: the full-decode reference the fast path is tested against."""
     run = _Run(state, -1e9, state.timeline.add)
     for packet in packets(container, stream):
         run.take(decode(stream, packet))
+        if progress is not None and run.last is not None:
+            progress.at(run.last)
     run.take(decode(stream, None))
     return run.analyzer.finish()
 
@@ -187,29 +193,38 @@ def _splits(gops: list[Gop], j: int) -> bool:
 
 
 def fine_pass(
-    path: str | Path, state: PassState, gops: list[Gop], workers: int | None = None
+    path: str | Path,
+    state: PassState,
+    gops: list[Gop],
+    workers: int | None = None,
+    progress: SceneProgress | None = None,
 ) -> list[Transition]:
     """Transitions of the intervals of ``gops`` not cleared, decoded on ``workers`` threads
-    (default: the cores, at most ``MAX_WORKERS``); adds to ``state``'s counters and timeline."""
+    (default: the cores, at most ``MAX_WORKERS``); adds to ``state``'s counters and timeline,
+    and each thread's settled seconds to ``progress``."""
     cores = os.cpu_count() or 1
     chunks = plan_chunks(gops, workers or min(MAX_WORKERS, cores))
     threads = max(1, cores // len(chunks))
     lock = threading.Lock()
+    counts = [progress.chunk(gops, c.first, c.stop) if progress else None for c in chunks]
 
-    def one(chunk: Chunk) -> tuple[list[Transition], PassState]:
+    def one(chunk: Chunk, count: ChunkProgress | None) -> tuple[list[Transition], PassState]:
         def motion(start: float, end: float, value: float) -> None:
             if chunk.motion_from <= start < chunk.motion_to:
                 with lock:
                     state.timeline.add(start, end, value)
 
         own = replace(state, decoded=0, analyzed=0)
-        return _decode_chunk(path, own, gops, chunk, motion, threads), own
+        found = _decode_chunk(path, own, gops, chunk, motion, threads, count)
+        if count is not None:
+            count.finish()
+        return found, own
 
     if len(chunks) == 1:
-        results = [one(chunks[0])]
+        results = [one(chunks[0], counts[0])]
     else:
         with ThreadPoolExecutor(len(chunks), thread_name_prefix="scenes") as pool:
-            results = list(pool.map(one, chunks))
+            results = list(pool.map(one, chunks, counts))
     found: list[Transition] = []
     for part, own in results:
         found += part
@@ -245,6 +260,7 @@ def _decode_chunk(
     chunk: Chunk,
     motion: Motion,
     threads: int,
+    count: ChunkProgress | None = None,
 ) -> list[Transition]:
     index = {g.pts: i for i, g in enumerate(gops)}
     spikes = {pts for g in gops[chunk.first : chunk.stop + 1] for pts in g.spikes}
@@ -280,6 +296,8 @@ def _decode_chunk(
                 break
             whole_until = _whole_near_spikes(stream, packet, spikes, whole_until)
             run.take(decode(stream, packet))
+            if count is not None and run.last is not None:
+                count.at(i, run.last)
             if run.done:  # the rest of this interval is left undecoded
                 found += run.analyzer.finish()
                 stream.codec_context.flush_buffers()

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from media_analysis_dagster.media.errors import MediaLimitError
+from media_analysis_dagster.media.errors import MediaError, MediaLimitError
 from media_analysis_dagster.media.speech.models import (
     SpeechModelError,
     default_model,
@@ -103,6 +104,7 @@ def transcribe_wav(
     search_s: float = 10.0,
     max_duration: float | None = None,
     allow_download: bool = True,
+    on_progress: Callable[[float, float], None] | None = None,
 ) -> Transcript:
     """Transcribe a 16 kHz 16-bit WAV (mono, or downmixed) with faster-whisper on the CPU.
 
@@ -112,6 +114,8 @@ def transcribe_wav(
     is off: fed its own last sentence, tiny.en fell into loops (one sentence three times), and
     on 2-4 minutes of continuous speech WER went from 0.09-0.10 to 0.06. ``language`` None
     lets a multilingual model detect it once, on the first window with speech, and keeps it.
+    ``on_progress(seconds transcribed, seconds in all)`` is called before the model loads (it
+    takes seconds), as each segment is decoded and after each window.
     """
     loading = time.monotonic()
     chosen = model or default_model()
@@ -119,23 +123,21 @@ def transcribe_wav(
         raise SpeechModelError(
             "No speech-to-text model is configured and the bundled tiny.en is not installed."
         )
+    _announce(on_progress, path)
     whisper = load_model(
         chosen, compute_type=compute_type, cpu_threads=cpu_threads, allow_download=allow_download
     )
     started = time.monotonic()
     with open_wav(path) as wav:
         total = wav.getnframes()
-        if max_duration is not None and total > max_duration * SAMPLE_RATE:
-            raise MediaLimitError(
-                f"The audio lasts {total / SAMPLE_RATE:.0f} s, over the transcription limit of "
-                f"{max_duration:.0f} s."
-            )
+        report = _progress(on_progress, total / SAMPLE_RATE, max_duration)
         segments: list[Segment] = []
         words: list[Word] = []
         detected, probability, count = language, 1.0 if language else 0.0, 0
         for offset, samples in windows(wav, chunk_s, search_s):
             count += 1
             if not len(samples) or float(np.abs(samples).max()) < _SILENT_PEAK:
+                report((offset + len(samples)) / SAMPLE_RATE)
                 continue
             found, info = whisper.transcribe(
                 samples,
@@ -146,9 +148,10 @@ def transcribe_wav(
                 condition_on_previous_text=condition_on_previous_text,
             )
             span = (offset / SAMPLE_RATE, (offset + len(samples)) / SAMPLE_RATE)
-            _collect(found, span, info.language not in UNSPACED, segments, words)
+            _collect(found, span, info.language not in UNSPACED, segments, words, report)
             if detected is None and segments:
                 detected, probability = info.language, float(info.language_probability)
+            report((offset + len(samples)) / SAMPLE_RATE)
     elapsed = time.monotonic() - started
     duration = total / SAMPLE_RATE
     return Transcript(
@@ -167,21 +170,51 @@ def transcribe_wav(
     )
 
 
+def _announce(on_progress: Callable[[float, float], None] | None, path: Any) -> None:
+    """Tell ``on_progress`` the WAV's length before the model loads; a file that cannot be read
+    is left to `open_wav` to refuse, after the model (a missing model is reported first)."""
+    if on_progress is None:
+        return
+    try:
+        with open_wav(path) as wav:
+            on_progress(0.0, wav.getnframes() / SAMPLE_RATE)
+    except MediaError:
+        pass
+
+
+def _progress(
+    on_progress: Callable[[float, float], None] | None, total: float, max_duration: float | None
+) -> Callable[[float], None]:
+    """Refuse audio over ``max_duration`` before any work; then ``report(seconds done)`` for
+    ``on_progress`` (told the length at once), or a no-op without one."""
+    if max_duration is not None and total > max_duration:
+        raise MediaLimitError(
+            f"The audio lasts {total:.0f} s, over the transcription limit of {max_duration:.0f} s."
+        )
+    if on_progress is None:
+        return lambda _done: None
+    on_progress(0.0, total)
+    return lambda done: on_progress(min(done, total), total)
+
+
 def _collect(
     found: Any,
     span: tuple[float, float],
     spaced: bool,
     segments: list[Segment],
     words: list[Word],
+    report: Callable[[float], None],
 ) -> None:
     """Append faster-whisper's segments and words, moved onto the window ``span`` (seconds) and
-    kept inside it (Whisper's 20 ms time grid can overrun the end of the audio)."""
+    kept inside it (Whisper's 20 ms time grid can overrun the end of the audio). ``found`` is
+    decoded lazily, segment by segment: ``report`` hears each one's end as it comes."""
     offset, limit = span
 
     def at(t: float) -> float:
         return round(min(offset + float(t), limit), 3)
 
     for seg in found:
+        report(at(seg.end))
         text = seg.text.strip()
         if not text:
             continue
