@@ -170,31 +170,65 @@ CAPTION_STYLES = {
 }
 
 
+def _caption_layout(
+    size: tuple[int, int], caption: str, style: CaptionStyle
+) -> tuple[Any, int, tuple[int, int], tuple[int, int, int, int]]:
+    """(font, stroke width, where to draw, the drawn text's bounding box) for a caption."""
+    width, height = size
+    size_px = max(8, round(height * style.height))
+    face = font(size_px, bold=style.bold)
+    stroke = max(1, size_px // 12) if style.outline is not None else 0
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    bbox = probe.textbbox((0, 0), caption, font=face, stroke_width=stroke)
+    left, top, right, bottom = (round(v) for v in bbox)
+    x = (width - (right - left)) // 2 - left
+    y = {
+        "bottom": round(height * 0.88) - (bottom - top),
+        "top": round(height * 0.06),
+        "middle": (height - (bottom - top)) // 2,
+    }[style.position] - top
+    return face, stroke, (x, y), (x + left, y + top, x + right, y + bottom)
+
+
 def captioned_frame(
     background: Image.Image, caption: str, style: CaptionStyle = CaptionStyle()
 ) -> Image.Image:
     """``background`` (copied) with ``caption`` drawn centred in ``style``."""
     frame = background.convert("RGB").copy()
     draw = ImageDraw.Draw(frame)
-    size_px = max(8, round(frame.height * style.height))
-    face = font(size_px, bold=style.bold)
-    stroke = max(1, size_px // 12) if style.outline is not None else 0
-    left, top, right, bottom = draw.textbbox((0, 0), caption, font=face, stroke_width=stroke)
-    x = (frame.width - (right - left)) // 2 - left
-    y = {
-        "bottom": round(frame.height * 0.88) - (bottom - top),
-        "top": round(frame.height * 0.06),
-        "middle": (frame.height - (bottom - top)) // 2,
-    }[style.position] - top
+    face, stroke, origin, (left, top, right, bottom) = _caption_layout(frame.size, caption, style)
     if style.band is not None:
-        pad = size_px // 2
-        box = (x + left - pad, y + top - pad, x + right + pad, y + bottom + pad)
-        draw.rectangle(box, fill=style.band)
+        pad = max(8, round(frame.height * style.height)) // 2
+        draw.rectangle((left - pad, top - pad, right + pad, bottom + pad), fill=style.band)
     draw.text(
-        (x, y), caption, fill=style.color, font=face,
+        origin, caption, fill=style.color, font=face,
         stroke_width=stroke, stroke_fill=style.outline,
     )  # fmt: skip
     return frame
+
+
+def caption_box(
+    size: tuple[int, int], caption: str, style: CaptionStyle = CaptionStyle()
+) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the caption `captioned_frame` draws on a frame of ``size``."""
+    return _caption_layout(size, caption, style)[3]
+
+
+def text_in_region(
+    lines: list[tuple[str, Any]], region: tuple[int, int, int, int], *, margin: float = 0.5
+) -> str:
+    """The lines (text, four corners) whose centre lies in ``region`` widened by ``margin``
+    times its height on every side, top to bottom: what was read where a caption was drawn
+    (text elsewhere in a photograph, a name tag say, is not the caption's)."""
+    left, top, right, bottom = region
+    pad = (bottom - top) * margin
+    inside = []
+    for text, box in lines:
+        cx = sum(x for x, _ in box) / len(box)
+        cy = sum(y for _, y in box) / len(box)
+        if left - pad <= cx <= right + pad and top - pad <= cy <= bottom + pad:
+            inside.append((cy, cx, text))
+    return " ".join(text for _, _, text in sorted(inside))
 
 
 def noise_image(width: int, height: int, *, seed: int = 0) -> Image.Image:

@@ -40,6 +40,8 @@ PRIVATE_SYMBOLS: tuple[tuple[str, str, str], ...] = (
     ("dagster._serdes", "ConfigurableClassData", "instance storage, celery launcher"),
     ("dagster._core.launcher", "CheckRunHealthResult", "celery launcher"),
     ("dagster._core.launcher", "WorkerStatus", "celery launcher"),
+    ("dagster._core.errors", "DagsterUserCodeProcessError", "step failure"),
+    ("dagster._utils.error", "SerializableErrorInfo", "step failure"),
 )
 
 
@@ -103,3 +105,5 @@ ConfigurableClassData = load("dagster._serdes", "ConfigurableClassData")
 post_process_config = load("dagster._config.post_process", "post_process_config")
 CheckRunHealthResult = load("dagster._core.launcher", "CheckRunHealthResult")
 WorkerStatus = load("dagster._core.launcher", "WorkerStatus")
+DagsterUserCodeProcessError = load("dagster._core.errors", "DagsterUserCodeProcessError")
+SerializableErrorInfo = load("dagster._utils.error", "SerializableErrorInfo")

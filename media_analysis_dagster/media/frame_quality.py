@@ -18,8 +18,8 @@ The frame the plain default mode takes is the *usual pick*; `FramePicker` holds 
 other candidates the search (`frames.search_better`) decodes, and chooses: the usual pick when
 clean, else the clean candidate nearest the target, either giving way to a clean one
 SHARPER_RATIO times sharper; when every candidate has a defect, the least bad one
-(``best_available``). Every frame records its true time and why it was chosen
-(`FrameSelection`).
+(``best_available``; a near copy of the previous tile stays as ``nearest``: it is readable).
+Every frame records its true time and why it was chosen (`FrameSelection`).
 
 Pillow only: numpy's import alone would cost a keyframe-only extraction 15-40 %.
 """
@@ -149,9 +149,10 @@ class FrameScore:
 
 @dataclass(frozen=True)
 class FrameSelection:
-    """Why this frame was written: ``nearest`` (the usual pick), ``sharper`` (another clean frame
-    in the window was SHARPER_RATIO times sharper), ``not_dark`` / ``not_flat`` /
-    ``not_blurred`` / ``not_duplicate`` (the usual pick had that defect, this frame has none),
+    """Why this frame was written: ``nearest`` (the usual pick; also a near copy of the previous
+    tile that no frame decoded anyway could replace), ``sharper`` (another clean frame in the
+    window was SHARPER_RATIO times sharper), ``not_dark`` / ``not_flat`` / ``not_blurred`` /
+    ``not_duplicate`` (the usual pick had that defect, this frame has none),
     ``best_available`` (every frame looked at had a defect: the least bad), ``exact``
     (accurate mode). ``nearest`` holds the usual pick's scores, ``candidates`` how many frames
     were scored."""
@@ -337,6 +338,8 @@ class FramePicker:
         assert u is not None, "settle() first"
         defect = u.score.defect
         base = u if defect is None else self.nearest
+        if base is None and defect == "duplicate":  # not searched for: see frames.search_better
+            return u, "nearest"
         if base is None:
             assert self.least_bad is not None  # the usual pick itself is defective
             return self.least_bad, "best_available"

@@ -16,8 +16,9 @@ frames the decoder passes on its way to it; when it is clean nothing more is dec
 flat or blurred one starts a search of its window, cheapest first (`search_better`): other
 keyframes (one seek and one picture each; larger ones first, as a keyframe's compressed size
 follows its detail), then the frames on the target's side of the pick, then the other side, at
-most RESCUE_FRAMES decoded frames per target beyond what the plain default mode decodes. A
-near copy of the previous tile only tries one keyframe: in a still scene every frame is a copy.
+most RESCUE_FRAMES decoded frames on each side beyond what the plain default mode decodes to
+reach them. A near copy of the previous tile is readable: it gives way only to a frame decoded
+anyway (in a still scene every frame is a copy, and every search would be spent in vain).
 
 The parts: ``frame_seeking`` moves through the stream (and refuses pictures over the pixel
 limit), ``frame_quality`` measures and chooses, ``frame_writing`` saves the frame as a player
@@ -70,7 +71,7 @@ MAX_FRAME_PIXELS = 8192 * 8192
 MAX_SCORED = 8
 #: Frames decoded at most, per target, looking for a better frame than a defective pick.
 RESCUE_FRAMES = 60
-#: Keyframes tried at most per target (a near copy of the previous tile tries one).
+#: Keyframes tried at most per target.
 KEYFRAME_TRIES = 3
 #: While searching, one decoded frame in this many is scored (about eight a second at 30 fps).
 SCAN_STRIDE = 4
@@ -185,8 +186,7 @@ def search_better(cursor: FrameCursor, picker: FramePicker) -> None:
     target's side first."""
     usual = picker.usual
     assert usual is not None
-    if usual.score.defect == "duplicate":
-        _try_keyframes(cursor, picker, 1, None)
+    if usual.score.defect == "duplicate":  # readable: only frames decoded anyway replace it
         return
     when, target, frame = usual.score.time, picker.target, cursor.frame_duration
     grabbed = bool(usual.frame.key_frame)

@@ -32,7 +32,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from .addresses import AllowList, IPAddress, is_ip_literal
+from .addresses import AllowList, IPAddress
+from .connect import send_to_checked
 from .deadline import deadline_pool, decoded_body, failure_reason, header_value
 from .errors import DeadlineExceededError, DownloadError, ResponseTooLargeError
 from .resolve import label, vet, where
@@ -110,11 +111,9 @@ def _send(
     addresses: list[IPAddress],
     limits: FetchLimits,
 ) -> httpcore.Response:
-    """GET ``target`` from the first of its checked addresses that accepts a connection; the
-    request goes to the IP, the ``Host`` header and TLS SNI carry the original name."""
-    host = target.raw_host.decode("ascii")
+    """GET ``target`` from the first of its checked addresses that accepts a connection
+    (``connect.send_to_checked``)."""
     headers = [
-        (b"Host", target.netloc),
         (b"User-Agent", _USER_AGENT.encode()),
         (b"Accept-Encoding", b"identity"),
     ]
@@ -122,24 +121,7 @@ def _send(
         token = base64.b64encode(f"{target.username}:{target.password}".encode()).decode()
         headers.append((b"Authorization", f"Basic {token}".encode()))
     extensions: dict[str, Any] = {"timeout": {"connect": limits.connect_timeout_s}}
-    if target.scheme == "https" and not is_ip_literal(host):
-        extensions["sni_hostname"] = host
-    failure: httpcore.ConnectError | None = None
-    for ip in addresses:
-        url = httpcore.URL(
-            scheme=target.raw_scheme,
-            host=str(ip).encode(),
-            port=target.port,
-            target=target.raw_path,
-        )
-        try:
-            return pool.handle_request(
-                httpcore.Request("GET", url, headers=headers, extensions=extensions)
-            )
-        except httpcore.ConnectError as exc:
-            failure = exc
-    assert failure is not None  # vet() returns at least one address
-    raise failure
+    return send_to_checked(pool, "GET", target, addresses, headers, extensions=extensions)
 
 
 def _raw_body(

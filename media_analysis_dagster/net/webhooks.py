@@ -33,8 +33,9 @@ from typing import Any
 import httpcore
 import httpx
 
-from .addresses import AllowList, IPAddress, is_ip_literal
+from .addresses import AllowList, IPAddress
 from .backoff import backoff_delay, parse_retry_after
+from .connect import send_to_checked
 from .deadline import deadline_pool, failure_reason
 from .errors import DeadlineExceededError, ForbiddenAddressError, NetError
 from .resolve import label, parse_http_url, vet, where
@@ -87,37 +88,18 @@ def _post(
     headers: Mapping[str, str],
     deadline: float,
 ) -> tuple[int, dict[str, str]]:
-    """POST to the first checked address that accepts a connection; read at most
-    ``ANSWER_BYTES`` of the answer; return its status and headers."""
-    host = target.raw_host.decode("ascii")
+    """POST to the first checked address that accepts a connection
+    (``connect.send_to_checked``); read at most ``ANSWER_BYTES`` of the answer; return its status
+    and headers."""
     given = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
-    sent = {"User-Agent": _USER_AGENT, **given}
-    sent.update({"Host": target.netloc.decode("ascii"), "Content-Length": str(len(body))})
-    extensions: dict[str, Any] = {}
-    if target.scheme == "https" and not is_ip_literal(host):
-        extensions["sni_hostname"] = host  # TLS checks the certificate against the name
-    failure: httpcore.ConnectError | None = None
+    sent = {"User-Agent": _USER_AGENT, **given, "Content-Length": str(len(body))}
     with deadline_pool(deadline) as pool:
-        for ip in addresses:
-            url = httpcore.URL(
-                scheme=target.raw_scheme,
-                host=str(ip).encode(),
-                port=target.port,
-                target=target.raw_path,
-            )
-            request = httpcore.Request(
-                "POST", url, headers=list(sent.items()), content=body, extensions=extensions
-            )
-            try:
-                response = pool.handle_request(request)
-            except httpcore.ConnectError as exc:
-                failure = exc
-                continue
-            _drain(response)
-            answer = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
-            return response.status, answer
-    assert failure is not None  # vet() returns at least one address
-    raise failure
+        response = send_to_checked(
+            pool, "POST", target, addresses, list(sent.items()), content=body
+        )
+        _drain(response)
+        answer = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+        return response.status, answer
 
 
 def _drain(response: httpcore.Response) -> None:

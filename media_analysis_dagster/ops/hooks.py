@@ -13,7 +13,6 @@ from dagster import HookContext, failure_hook
 
 from ..errors import RequestStateError, describe, error_details
 from ..pipeline.callbacks import record_end
-from ..pipeline.reports import store_report
 from ..pipeline.steps import (
     BAD_INPUT,
     STEP_OUTPUTS,
@@ -47,7 +46,6 @@ def mark_request_failed(context: HookContext) -> None:
     if store.fail_request(request_id, message, details):
         context.log.error(f"request {request_id} marked failed: {message}")
         _record_writes(context, request_id, removed, message)
-        _store_report(context, store, files, request_id)
         run = context.instance.get_run_by_id(context.run_id)
         callbacks = context.resources.callbacks
         queued = record_end(store, request_id, run, files.reader_url, callbacks.ui_base_url)
@@ -77,26 +75,6 @@ def _remove_files(
         files.discard_step(request_id, folder)
         return types, sheets
     return None
-
-
-def _store_report(context: HookContext, store: Any, files: Any, request_id: str) -> None:
-    """The failed request's HTML report (its reason first), stored like the others; never
-    failing the hook."""
-    try:
-        report = store_report(store, files, request_id)
-        if report is not None:
-            store.replace_rows(request_id, file_types=["processed"], files=[report[1]])
-            materialize_after_failure(
-                context.instance,
-                "media_files",
-                request_id,
-                run_id=context.run_id,
-                step=context.step_key,
-                file_type="processed",
-                rows=1,
-            )
-    except Exception as exc:  # the report is a view; the row is what counts
-        context.log.warning(f"could not write the report of request {request_id}: {exc}")
 
 
 def _record_writes(

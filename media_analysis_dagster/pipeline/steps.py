@@ -19,7 +19,7 @@ from dagster import (
     OpExecutionContext,
 )
 
-from ..dagster_internals.private_api import load
+from ..dagster_internals.step_failure import HoistedFailure
 from ..db.rows import NewFile, NewSheet
 from ..db.segments import NewSegment
 from ..errors import MediaAnalysisError, describe, error_details
@@ -201,20 +201,12 @@ BAD_INPUT: tuple[type[BaseException], ...] = (MediaError, NetError)
 """Errors that condemn the input itself: nothing of the request is worth keeping."""
 
 
-# Dagster copies the error info of this private error into the step's failure event as it is
-# (``serializable_error_info_from_exc_info`` "hoists" it), instead of the exception's class name
-# and stack: the one way a step's failure can show one sentence and no stack trace in the UI.
-_HoistedError = load("dagster._core.errors", "DagsterUserCodeProcessError")
-_ErrorInfo = load("dagster._utils.error", "SerializableErrorInfo")
-
-
-class StepFailure(_HoistedError, Failure):  # type: ignore[misc, valid-type]
+class StepFailure(HoistedFailure):
     """A step's own error as the UI and the run's log show it: the sentence and the structured
-    details as metadata, with no Python class name and no stack trace. It is a
-    ``dagster.Failure`` (the step fails at once, no retry policy) whose failure event's error is
-    the sentence alone; the error's class name (``cls_name``, not shown) is the original's, for
-    the run-status sensor. ``original`` is the step's own exception, for the failure hook
-    (:func:`original_error`); it is not chained, so no traceback follows the sentence."""
+    details as metadata, with no Python class name and no stack trace
+    (``dagster_internals/step_failure.py`` says how). ``original`` is the step's own exception,
+    for the failure hook (:func:`original_error`); it is not chained, so no traceback follows
+    the sentence."""
 
     def __init__(self, original: BaseException, op_name: str) -> None:
         details = error_details(original, run_id=None, step=op_name)
@@ -222,12 +214,7 @@ class StepFailure(_HoistedError, Failure):  # type: ignore[misc, valid-type]
         metadata = {
             k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in details.items()
         }
-        Failure.__init__(
-            self, description=describe(original), metadata=metadata, allow_retries=False
-        )
-        self.user_code_process_error_infos = [
-            _ErrorInfo(message=self.description, stack=[], cls_name=type(original).__name__)
-        ]
+        super().__init__(describe(original), metadata, type(original).__name__)
         self.original = original
 
 

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 class CallbackResource(ConfigurableResource):
-    """The secret is an ``EnvVar`` (``MEDIA_ANALYSIS_CALLBACK_SECRET``), never run config."""
+    """Completion callbacks: the signing secret (from MEDIA_ANALYSIS_CALLBACK_SECRET, never run
+    config), where a callback may go, and how delivery is retried."""
 
     secret: str | None = Field(
         default=None,

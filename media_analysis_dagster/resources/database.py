@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 
 class DatabaseResource(ConfigurableResource):
-    """The engine is built when a run (or a sensor tick) sets the resource up, checked with
-    retries while the server starts, and disposed of when it ends."""
+    """The four tables. A run or a sensor tick opens its own connection pool, waits for the
+    database while it starts, and closes the pool when it ends."""
 
     url: str = Field(
         description="SQLAlchemy URL of the tables (MEDIA_ANALYSIS_DATABASE_URL, "

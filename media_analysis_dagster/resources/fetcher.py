@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 class FetcherResource(ConfigurableResource):
-    """``media_path`` must lie in a media root; ``media_url`` must reach a public address unless
-    the allow list names it (``net/``), within one deadline and a byte cap."""
+    """Where a request's media may come from: a media_path must lie in a media root; a media_url
+    must reach a public address unless the allow list names it, within one deadline and a size
+    limit."""
 
     media_roots: list[str] = Field(
         description="Directories media_path may point into (MEDIA_ANALYSIS_MEDIA_ROOTS)."

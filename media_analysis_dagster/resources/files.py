@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 
 class FileStorageResource(ConfigurableResource):
-    """Artifacts of requests, ``requests/<request_id>/<step>/<file>``, in the data dir or a
-    bucket."""
+    """The files of requests (originals, frames, sheets, audio, transcripts, reports), kept as
+    requests/<request_id>/<step>/<file> in the data directory or in a bucket."""
 
     data_dir: str = Field(description="Root of generated files (MEDIA_ANALYSIS_DATA_DIR).")
     storage: str = Field(

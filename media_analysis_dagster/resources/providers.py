@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 
 class ProvidersResource(ConfigurableResource):
-    """Keys are wired with ``dagster.EnvVar`` (``definitions.py``), so they are resolved where the
-    run executes and never appear in run config, tags, logs or the tables."""
+    """The AI providers: a provider is on when its API key variable is set. Keys are read from
+    the environment where the run executes and never appear in run config, tags, logs or the
+    tables."""
 
     openai_api_key: str | None = Field(default=None, description="Enables openai.")
     deepgram_api_key: str | None = Field(default=None, description="Enables deepgram.")

@@ -3,7 +3,8 @@ a heavy blur, plain black. The readable frame is written instead, in the default
 scenes (``scene_aware``), whatever the keyframes (one for the whole clip, one on the bad frame,
 one before or after the target), and the frame stays within the allowed distance: a quarter
 interval of its target in the default mode, its scene with scenes. Without a readable frame in
-reach, the least bad one is kept and the reason says so.
+reach, the least bad one is kept and the reason says so. A repeat of the previous tile is
+readable and costs no search.
 
 Each clip is scripted frame by frame (`quality_clips`): a readable frame draws its own number,
 so every JPEG is traced back to the frame it shows.
@@ -117,9 +118,9 @@ def test_readable_frame_beyond_the_window_is_not_taken(tmp_path: Path, bad: Kind
     assert picture_defect(Image.open(first.path)) == DEFECT.get(bad, bad)
 
 
-def test_duplicate_only_tries_a_keyframe(tmp_path: Path) -> None:
-    """A still scene: every frame repeats the previous tile. One keyframe of the window is
-    tried; the frame stays near its target and the reason says no better one was near."""
+def test_duplicate_is_kept_without_more_decoding(tmp_path: Path) -> None:
+    """A still scene: every frame repeats the previous tile. The usual frame stays (it is
+    readable), nothing more is decoded for it."""
     from .quality_clips import content, make_clip_of
 
     pictures = [content(5)] * 100
@@ -127,6 +128,6 @@ def test_duplicate_only_tries_a_keyframe(tmp_path: Path) -> None:
     first, second = extract_frames(video, tmp_path / "out", count=2)
     assert first.selection is not None and first.selection.reason == "nearest"
     sel = second.selection
-    assert sel is not None and sel.reason == "best_available" and sel.nearest.duplicate
-    assert sel.candidates == 2
+    assert sel is not None and sel.reason == "nearest" and sel.nearest.duplicate
+    assert sel.candidates == 1 and second.keyframe
     assert abs(second.pts_time - second.target_time) <= 0.5 + 1e-9

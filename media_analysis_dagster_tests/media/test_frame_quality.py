@@ -126,14 +126,16 @@ def test_repeat_of_previous_pick_is_avoided(tmp_path: Path) -> None:
     _shows(second, values)
 
 
-def test_repeated_keyframe_tries_next_keyframe(tmp_path: Path) -> None:
-    """A still scene at a keyframe: the next keyframe in the window is one cheap candidate."""
+def test_repeated_keyframe_is_kept_without_more_decoding(tmp_path: Path) -> None:
+    """A still scene at a keyframe: a copy of the previous tile is readable, and searching a
+    still scene for a different picture is spent in vain, so nothing more is decoded."""
     values: list[int | None] = [5] * 160 + [10] * 40
     video = make_pattern_video(tmp_path / "v.mp4", values, gop=20)
     first, second = extract_frames(video, tmp_path / "out", count=2)  # targets 50, 150
     assert (first.frame_number, first.keyframe) == (40, True)
-    assert second.selection is not None and second.selection.reason == "not_duplicate"
-    assert (second.frame_number, second.keyframe) == (160, True)
+    assert second.selection is not None and second.selection.reason == "nearest"
+    assert second.selection.nearest.duplicate and second.selection.candidates == 1
+    assert (second.frame_number, second.keyframe) == (140, True)
     _shows(second, values)
 
 

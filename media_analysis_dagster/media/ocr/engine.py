@@ -83,6 +83,9 @@ class Engine:
             "Det.limit_type": "max",
             "Det.limit_side_len": DETECTION_SIDE,
             "Det.max_candidates": MAX_LINES * 2,
+            # Boxes scored over their polygon, not their bounding rectangle: on 36 captioned
+            # photographs it read one more caption whole (0.970 mean, from 0.965), same CPU.
+            "Det.score_mode": "slow",
             "Rec.model_path": rec_model,
             # The character table is inside the model; naming an existing file here means
             # rapidocr would never fetch one from the network if it were not (checked below).
