@@ -15,9 +15,8 @@ drains ``--rows`` pending rows of one generated clip uploaded to the bucket's in
   requests and bytes (the counter); CPU-seconds of every process tree (``/proc``: workers,
   daemon, code server, webserver, PostgreSQL, Redis) and per minute of video.
 
-Then Dagster's ``celery_executor`` (a step per Celery task) against the run launcher on a chain
-of ten trivial steps: the per-step price of distributing steps. The projection and what the
-figures say are in ``deploy/celery/README.md``; this prints the figures (``--json``: one line).
+Then ``celery_executor`` (a Celery task per step) against one run in one process, on ten
+trivial steps. What the figures say: ``deploy/celery/README.md`` ("How far it goes").
 
     python -m benchmarks.scale                          # 1 2 3 workers, 12 rows of a 30 s clip
     python -m benchmarks.scale --workers 1 --rows 4 --clip-s 10 --json
@@ -248,10 +247,8 @@ def one_round(
     per_request["cpu_s_per_video_minute"] = round(
         per_request["cpu_s"]["workers"] / (args.clip_s / 60), 1
     )
-    # All the parts share this machine's cores: the most requests/min its CPU allows.
-    per_request["cpu_ceiling_per_minute"] = round(
-        (os.cpu_count() or 1) * 60 / sum(per_request["cpu_s"].values()), 1
-    )
+    ceiling = (os.cpu_count() or 1) * 60 / sum(per_request["cpu_s"].values())
+    per_request["cpu_ceiling_per_minute"] = round(ceiling, 1)  # all parts share these cores
     return {
         "workers": workers,
         "rows": args.rows,

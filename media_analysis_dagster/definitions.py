@@ -99,6 +99,7 @@ def providers_resource(settings: Settings) -> ProvidersResource:
         retry_base_delay_s=p.retry_base_delay_s,
         whisper_model=p.whisper_model,
         scene_threshold=p.scene_threshold,
+        ocr=p.ocr,
     )
 
 

@@ -48,14 +48,14 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
     from .db.schema import init_database
     from .db.store import Store
     from .definitions import build_definitions
-    from .demo_video import DEMO_SENTENCE, make_demo_video
+    from .demo_video import DEMO_SENTENCE, DEMO_TITLE, make_demo_video
 
     settings = load_settings()
     inbox = settings.fetch.media_roots[0]
     inbox.mkdir(parents=True, exist_ok=True)
-    spoken = None
+    spoken = shown = None
     if media is None:
-        media, spoken = make_demo_video(inbox / "demo.mp4"), DEMO_SENTENCE
+        media, spoken, shown = make_demo_video(inbox / "demo.mp4"), DEMO_SENTENCE, DEMO_TITLE
     elif not media.resolve().is_relative_to(inbox.resolve()):
         media = Path(shutil.copy2(media, inbox / media.name))
     prompt = prompt or default_prompt(media)
@@ -80,6 +80,15 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
     if row is None:
         return {"run_id": run_id, "success": result.success, "request": None}
     transcript = next((r for r in row["results"] if r["result_type"] == "transcription"), None)
+    screen = next(
+        (
+            r
+            for r in row["results"]
+            if r["result_type"] == "text_analysis"
+            and (r.get("content_json") or {}).get("kind") == "on_screen_text"
+        ),
+        None,
+    )
     return {
         "run_id": run_id,
         "database": settings.database.redacted,
@@ -100,6 +109,16 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
             "heard": transcript["content"] if transcript else None,
             "model": transcript["model_name"] if transcript else None,
         },
+        "on_screen_text": {
+            "shown": shown,
+            "read": [i["text"] for i in (screen["content_json"] or {}).get("ocr_text", [])]
+            if screen
+            else None,
+            "model": screen["model_name"] if screen else None,
+        },
+        "report": next(
+            (f["file_path"] for f in row["files"] if f["file_type"] == "processed"), None
+        ),
         "contact_sheets": [
             f["file_path"] for f in row["files"] if f["file_type"] == "contact_sheet"
         ],

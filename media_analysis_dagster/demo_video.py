@@ -32,6 +32,8 @@ DEMO_SENTENCE = (
     "and this sentence is the only speech in it."
 )
 SPEECH_START_S = 1.0
+DEMO_TITLE = "MEDIA ANALYSIS DEMO"
+"""Shown on the first scene (white on a dark band), for the offline text reading to find."""
 SCENES = 4
 FPS = 25
 AUDIO_RATE = 48000
@@ -85,10 +87,28 @@ def _disk_position(t: float, width: int, height: int, radius: int) -> tuple[int,
     return bounce(t * 180, width - 2 * radius), bounce(t * 110, height - 2 * radius)
 
 
+def _title(width: int, height: int) -> tuple[slice, np.ndarray]:
+    """The title band: the rows it covers and its RGB pixels (Pillow's bundled font, so no
+    system font is needed)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    band_height = max(24, height // 6)
+    font = ImageFont.load_default(size=max(12, band_height * 3 // 5))
+    band = Image.new("RGB", (width, band_height), (20, 20, 30))
+    draw = ImageDraw.Draw(band)
+    left, top, right, bottom = draw.textbbox((0, 0), DEMO_TITLE, font=font)
+    origin = ((width - (right - left)) // 2 - left, (band_height - (bottom - top)) // 2 - top)
+    draw.text(origin, DEMO_TITLE, fill=(255, 255, 255), font=font)
+    first = height // 8
+    return slice(first, first + band_height), np.asarray(band)
+
+
 def _frames(duration: float, size: tuple[int, int]) -> Iterator[tuple[int, bool, np.ndarray]]:
-    """(frame index, starts a scene, RGB picture) for every frame of the video."""
+    """(frame index, starts a scene, RGB picture) for every frame of the video; the first scene
+    carries the title."""
     width, height = size
     backgrounds = _backgrounds(width, height)
+    rows, band = _title(width, height)
     total = round(duration * FPS)
     starts = {round(t * FPS) for t in demo_cut_times(duration)}
     radius = max(4, min(width, height) // 10)
@@ -102,6 +122,8 @@ def _frames(duration: float, size: tuple[int, int]) -> Iterator[tuple[int, bool,
         cx, cy = _disk_position(index / FPS, width, height, radius)
         patch = picture[cy - radius : cy + radius + 1, cx - radius : cx + radius + 1]
         patch[disk[: patch.shape[0], : patch.shape[1]]] = (255, 255, 255)
+        if scene == 0:
+            picture[rows] = band
         yield index, index in starts, picture
 
 

@@ -205,6 +205,19 @@ def _whisper_model(e: _Env) -> str | None:
     return raw
 
 
+def _ocr(e: _Env) -> bool:
+    """``MEDIA_ANALYSIS_OCR``: ``auto`` reads text with the bundled engine when it is installed;
+    ``off`` never reads."""
+    raw = (e.text("MEDIA_ANALYSIS_OCR") or "auto").lower()
+    if raw not in {"auto", "off"}:
+        raise SettingsError(f"MEDIA_ANALYSIS_OCR must be auto or off, not {raw!r}.")
+    if raw == "off":
+        return False
+    from .media.ocr import ocr_available
+
+    return ocr_available()
+
+
 def _providers(e: _Env) -> ProviderSettings:
     base = ProviderSettings()
     threshold = e.number("MEDIA_ANALYSIS_SCENE_THRESHOLD", DEFAULT_SCENE_THRESHOLD, minimum=0.1)
@@ -228,6 +241,7 @@ def _providers(e: _Env) -> ProviderSettings:
         ),
         whisper_model=_whisper_model(e),
         scene_threshold=threshold,
+        ocr=_ocr(e),
     )
 
 

@@ -78,6 +78,7 @@ class ProviderSettings:
     max_response_bytes: int = 64 * 1024**2
     whisper_model: str | None = None
     scene_threshold: float = DEFAULT_SCENE_THRESHOLD
+    ocr: bool = True  # MEDIA_ANALYSIS_OCR=auto and the bundled engine installed
 
 
 @dataclass(frozen=True)

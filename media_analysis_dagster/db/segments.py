@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,9 +30,6 @@ MAX_SEGMENTS_PER_RESULT = 20_000
 _MAX_SECONDS = 1e8  # fits NUMERIC(12,3)
 _WORDS_PER_SEGMENT = 14  # as the report groups timed words into lines (report/transcript.py)
 _PAUSE_S = 1.2
-_MIN_DETECT_CHARS = 40
-_MIN_DETECT_PROBABILITY = 0.6
-_DETECT_CHARS = 5000
 
 
 @dataclass
@@ -61,9 +57,8 @@ _NAMES = {
     "russian": "ru", "serbian": "sr", "spanish": "es", "swedish": "sv", "tamil": "ta",
     "turkish": "tr", "ukrainian": "uk", "yiddish": "yi", "czech": "cs", "hebrew": "he",
 }  # fmt: skip
+_MIN_CONFIDENCE = 0.6
 _CODE = re.compile(r"^([a-z]{2})(?:[-_][a-z0-9]+)*$")
-_identifier: Any = None
-_identifier_lock = threading.Lock()
 
 
 def normalize_language(value: Any) -> str | None:
@@ -76,21 +71,13 @@ def normalize_language(value: Any) -> str | None:
 
 
 def detect_language(text: str) -> str | None:
-    """py3langid's guess when it is sure (a few words of text say nothing), else None.
+    """The text's language by the one detector (``media.language``) when it is fairly sure
+    (stemming a page in the wrong language costs less than not stemming it), else None (a few
+    words of text say nothing)."""
+    from ..media.language import detect_language as guess
 
-    The model loads once per process (about 2 s), only when some text needs it.
-    """
-    sample = " ".join(text[:_DETECT_CHARS].split())
-    if len(sample) < _MIN_DETECT_CHARS:
-        return None
-    global _identifier
-    with _identifier_lock:
-        if _identifier is None:
-            from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        code, probability = _identifier.classify(sample)
-    return normalize_language(code) if probability >= _MIN_DETECT_PROBABILITY else None
+    found = guess(text)
+    return normalize_language(found.code) if found.confidence >= _MIN_CONFIDENCE else None
 
 
 # -- shapes -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class PageInfo:
     image_path: Path | None = None
     width_pt: float = 0.0
     height_pt: float = 0.0
+    ocr_confidence: float | None = None  # set when the text was read from the page's image
 
 
 @dataclass
@@ -55,6 +56,8 @@ class DocumentInfo:
                     "has_text_layer": page.has_text_layer,
                     "chars": len(page.text),
                     "image_path": str(page.image_path) if page.image_path else None,
+                    "read_by_ocr": page.ocr_confidence is not None,
+                    "ocr_confidence": page.ocr_confidence,
                 }
                 for page in self.pages
             ],

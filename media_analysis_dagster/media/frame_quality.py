@@ -4,14 +4,20 @@ A tile a person cannot read is a wasted sheet cell and a wasted vision call, so 
 frame is measured on a small grayscale copy and a low-information one is replaced when a better
 frame lies within the allowed distance of the target (its *window*: a quarter of the sampling
 interval either side in the default mode, the frame's share of its scene with ``scene_aware``).
-Low information (`FrameScore.defect`, worst first):
+Low information (`FrameScore.defect`, worst first), judged on a grid of 8x8 cells too, so
+that text over a whole screen (a slide, a dark-theme editor, credits) is not mistaken for it:
 
-- ``dark``: near-black. Fewer than DARK_SHARE of the pixels are brighter than NEAR_BLACK (a
-  watermark or a caption on black: the mean luma of such a frame can be anything), or even its
-  brightest 5 % stay below DIM_LEVEL (the middle of a fade);
-- ``flat``: one colour; the middle 90 % of the pixels span fewer than FLAT_SPREAD luma levels;
-- ``blurred``: the Laplacian's variance is under BLUR_DETAIL of the picture's own variance
-  (a measure of detail that does not depend on contrast);
+- ``dark``: near-black. Fewer than DARK_SHARE of the pixels are brighter than NEAR_BLACK, or
+  the 95th percentile is below DIM_LEVEL (the middle of a fade), while bright pixels (above
+  BRIGHT_LEVEL) show in fewer than DARK_CELLS cells: a watermark, a caption or a title on
+  black. Its mean luma can be anything: a lifted black, a large caption;
+- ``flat``: one colour. The 5th to 95th percentiles span fewer than FLAT_SPREAD levels and
+  fewer than FLAT_CELLS cells hold edges (a logo on a plain background is flat, a slide of
+  text is not);
+- ``blurred``: the Laplacian of the picture is much weaker than that of its half-size copy
+  (BLUR_SCALES), or weak against the picture's own variance (BLUR_DETAIL). Sharp footage,
+  text and test patterns measure 0.5-2.3 on the first ratio, a blur of one analysis pixel
+  0.1-0.2: content and contrast cancel out;
 - ``duplicate``: a near copy of the previous tile.
 
 The frame the plain default mode takes is the *usual pick*; `FramePicker` holds it and the
@@ -39,13 +45,21 @@ if TYPE_CHECKING:
 NEAR_BLACK = 32
 #: A frame is dark when fewer than this share of its pixels are brighter than NEAR_BLACK...
 DARK_SHARE = 0.15
-#: ...or when its 95th-percentile luma is below this (everything dim: the middle of a fade).
+#: ...or when its 95th-percentile luma is below this (everything dim: the middle of a fade),
 DIM_LEVEL = 64
-#: A frame is flat when its 5th to 95th luma percentiles are fewer levels apart than this.
+#: ...and pixels brighter than BRIGHT_LEVEL show in fewer than DARK_CELLS of the 64 cells.
+BRIGHT_LEVEL = 96
+DARK_CELLS = 16
+#: A frame is flat when its 5th to 95th luma percentiles are fewer levels apart than this and
+#: fewer than FLAT_CELLS cells hold edges (a mean absolute Laplacian of EDGE_LEVEL or more).
 FLAT_SPREAD = 12
-#: A frame is blurred when its Laplacian variance is below this share of its luma variance
-#: (sharp footage measures 0.05-0.8 here, a 2-pixel Gaussian blur of the analysis picture 0.01).
+FLAT_CELLS = 8
+EDGE_LEVEL = 8
+#: A frame is blurred when its Laplacian variance is below BLUR_SCALES of that of its
+#: half-size copy, or below BLUR_DETAIL of its luma variance.
+BLUR_SCALES = 0.25
 BLUR_DETAIL = 0.015
+_GRID = 8
 #: Two frames whose 16x16 gray thumbnails differ by less than this (mean, 0-255) are copies.
 DUPLICATE_DIFF = 3.0
 #: Another clean candidate replaces a clean usual pick only when this many times sharper.
@@ -72,55 +86,44 @@ Reason = Literal[
 _SEVERITY: dict[Defect | None, int] = {None: 0, "duplicate": 1, "blurred": 2, "flat": 3, "dark": 4}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PictureStats:
-    """What the defects are judged on, from one grayscale picture: Laplacian variance
-    (``sharpness``), mean and variance of the luma, the share of pixels brighter than
-    NEAR_BLACK, and the 5th and 95th luma percentiles."""
+    """What the defects are judged on, from one grayscale picture: the Laplacian's variance
+    (``sharpness``) and that of the half-size copy, mean and variance of the luma, the share
+    of pixels brighter than NEAR_BLACK, the 5th and 95th luma percentiles, and how many of
+    the 8x8 cells hold bright pixels and edges. Defaults keep older stored scores readable."""
 
     sharpness: float
     mean_luma: float
-    variance: float
-    lit_share: float
-    low_luma: float
-    high_luma: float
-
-    @property
-    def defect(self) -> Defect | None:
-        """The worst defect of the picture alone (``duplicate`` needs the previous tile)."""
-        if self.lit_share < DARK_SHARE or self.high_luma < DIM_LEVEL:
-            return "dark"
-        if self.high_luma - self.low_luma < FLAT_SPREAD:
-            return "flat"
-        if self.sharpness < BLUR_DETAIL * self.variance:
-            return "blurred"
-        return None
-
-
-@dataclass(frozen=True)
-class FrameScore:
-    """Scores of one decoded frame at its presentation time; ``difference`` is to the previous
-    tile's thumbnail (None for the first). Defaults keep older stored selections readable."""
-
-    time: float
-    sharpness: float
-    mean_luma: float
-    difference: float | None  # None for the first pick
+    coarse_sharpness: float = 0.0
     variance: float = 0.0
     lit_share: float = 1.0
     low_luma: float = 0.0
     high_luma: float = 255.0
+    bright_cells: int = _GRID * _GRID
+    edge_cells: int = _GRID * _GRID
 
     @property
-    def stats(self) -> PictureStats:
-        return PictureStats(
-            self.sharpness,
-            self.mean_luma,
-            self.variance,
-            self.lit_share,
-            self.low_luma,
-            self.high_luma,
-        )
+    def defect(self) -> Defect | None:
+        """The worst defect of the picture alone (``duplicate`` needs the previous tile)."""
+        dim = self.lit_share < DARK_SHARE or self.high_luma < DIM_LEVEL
+        if dim and self.bright_cells < DARK_CELLS:
+            return "dark"
+        if self.high_luma - self.low_luma < FLAT_SPREAD and self.edge_cells < FLAT_CELLS:
+            return "flat"
+        blur = self.sharpness < BLUR_SCALES * self.coarse_sharpness
+        if blur or self.sharpness < BLUR_DETAIL * self.variance:
+            return "blurred"
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrameScore(PictureStats):
+    """Scores of one decoded frame at its presentation time; ``difference`` is to the previous
+    tile's thumbnail (None for the first)."""
+
+    time: float
+    difference: float | None = None
 
     @property
     def duplicate(self) -> bool:
@@ -129,7 +132,7 @@ class FrameScore:
     @property
     def defect(self) -> Defect | None:
         """``dark``, ``flat``, ``blurred`` or ``duplicate`` (worst first), or None."""
-        return self.stats.defect or ("duplicate" if self.duplicate else None)
+        return super().defect or ("duplicate" if self.duplicate else None)
 
     @property
     def dark(self) -> bool:
@@ -139,9 +142,9 @@ class FrameScore:
         """Sort key, best first: the lesser defect, then the more light, spread or detail."""
         defect = self.defect
         if defect == "dark":
-            measure = self.lit_share * 255 + self.high_luma
+            measure = self.bright_cells * 1000 + self.lit_share * 255 + self.high_luma
         elif defect == "flat":
-            measure = self.high_luma - self.low_luma
+            measure = self.edge_cells * 1000 + self.high_luma - self.low_luma
         else:
             measure = self.sharpness
         return _SEVERITY[defect], -measure
@@ -175,27 +178,59 @@ class ScoredFrame:
 def measure_gray(gray: Image.Image) -> PictureStats:
     """`PictureStats` of an 8-bit grayscale picture (at most ANALYSIS_SIDE wide, ideally).
 
-    Everything comes from two 256-bin histograms (of the picture and of its Laplacian), so
-    the Python work is independent of the picture size. The Laplacian is divided by 4 around
-    128 so that 8 bits hold it; the filter copies border pixels unfiltered, so they are cut off.
+    Histograms and 8x8 averages only, so the Python work does not grow with the picture.
+    The Laplacian is divided by 4 around 128 so that 8 bits hold it; the filter copies border
+    pixels unfiltered, so they are cut off.
     """
-    from PIL import ImageFilter
+    from PIL import Image as PILImage
+    from PIL import ImageChops
 
-    w, h = gray.size
     hist = gray.histogram()
     n = float(sum(hist)) or 1.0
     mean = sum(i * c for i, c in enumerate(hist)) / n
     variance = max(0.0, sum(i * i * c for i, c in enumerate(hist)) / n - mean * mean)
-    lit = sum(hist[NEAR_BLACK + 1 :]) / n
-    low, high = _percentile(hist, n, 0.05), _percentile(hist, n, 0.95)
-    sharpness = 0.0
-    if w > 2 and h > 2:
-        kernel = ImageFilter.Kernel((3, 3), _LAPLACIAN, scale=4, offset=128)
-        lap = gray.filter(kernel).crop((1, 1, w - 1, h - 1)).histogram()
-        m = float(sum(lap))
-        lmean = sum(i * c for i, c in enumerate(lap)) / m
-        sharpness = max(0.0, sum(i * i * c for i, c in enumerate(lap)) / m - lmean**2) * 16
-    return PictureStats(sharpness, mean, variance, lit, low, high)
+    cells = (_GRID, _GRID)
+    bright = gray.point([0] * (BRIGHT_LEVEL + 1) + [255] * (255 - BRIGHT_LEVEL))
+    bright_cells = sum(1 for v in _cell_means(bright, cells) if v >= 255 * 0.02)
+    lap = _laplacian(gray)
+    edges = ImageChops.difference(lap, PILImage.new("L", lap.size, 128))
+    edge_cells = sum(1 for v in _cell_means(edges, cells) if v >= EDGE_LEVEL / 4)
+    return PictureStats(
+        sharpness=_variance(lap.histogram()) * 16,
+        coarse_sharpness=_variance(_laplacian(gray.reduce(2)).histogram()) * 16,
+        mean_luma=mean,
+        variance=variance,
+        lit_share=sum(hist[NEAR_BLACK + 1 :]) / n,
+        low_luma=_percentile(hist, n, 0.05),
+        high_luma=_percentile(hist, n, 0.95),
+        bright_cells=bright_cells,
+        edge_cells=edge_cells,
+    )
+
+
+def _laplacian(gray: Image.Image) -> Image.Image:
+    """The 4-neighbour Laplacian / 4 + 128, without the unfiltered border (a 1x1 gray 128
+    picture when there is no inside)."""
+    from PIL import Image as PILImage
+    from PIL import ImageFilter
+
+    w, h = gray.size
+    if w < 3 or h < 3:
+        return PILImage.new("L", (1, 1), 128)
+    kernel = ImageFilter.Kernel((3, 3), _LAPLACIAN, scale=4, offset=128)
+    return gray.filter(kernel).crop((1, 1, w - 1, h - 1))
+
+
+def _cell_means(image: Image.Image, cells: tuple[int, int]) -> list[int]:
+    from PIL import Image as PILImage
+
+    return list(image.resize(cells, PILImage.Resampling.BOX).tobytes())
+
+
+def _variance(hist: list[int]) -> float:
+    n = float(sum(hist)) or 1.0
+    mean = sum(i * c for i, c in enumerate(hist)) / n
+    return max(0.0, sum(i * i * c for i, c in enumerate(hist)) / n - mean * mean)
 
 
 def _percentile(hist: list[int], n: float, q: float) -> float:
@@ -234,16 +269,7 @@ def score_frame(frame: VideoFrame, time: float, previous: Image.Image | None) ->
     diff = None
     if previous is not None:
         diff = ImageStat.Stat(ImageChops.difference(thumb, previous)).mean[0]
-    score = FrameScore(
-        time,
-        stats.sharpness,
-        stats.mean_luma,
-        diff,
-        stats.variance,
-        stats.lit_share,
-        stats.low_luma,
-        stats.high_luma,
-    )
+    score = FrameScore(time=time, difference=diff, **vars(stats))
     return ScoredFrame(frame, score, thumb)
 
 

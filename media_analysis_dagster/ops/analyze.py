@@ -39,7 +39,15 @@ def plan_analyses(
         chain = providers.chain(result_type, list(request.providers or []) or None)
         return any(p.supports(result_type, media.media_type) for p in chain)
 
-    planned = plan_tasks(request, media, branches, has_chain, files.local_copy)
+    internal = providers.registry()["internal"]
+    planned = plan_tasks(
+        request,
+        media,
+        branches,
+        has_chain,
+        files.local_copy,
+        internal_does=lambda rt: internal.supports(rt, media.media_type),
+    )
     names = ", ".join(f"{p.kind}:{p.key}" for p in planned)
     context.log.info(f"planned {names}; providers enabled: {', '.join(providers.enabled_names())}")
     for p in planned:

@@ -98,8 +98,8 @@ def _applies(result_type: str, task: AnalysisTask, has_text: bool) -> bool:
         return task.audio_path is not None
     if result_type == "face_detection":
         return bool(task.frame_paths)
-    if result_type == "text_analysis":
-        return has_text
+    if result_type == "text_analysis":  # a document's text, or what a video's frames show
+        return has_text if task.media_type != "video" else bool(task.frame_paths)
     return True
 
 
@@ -128,9 +128,11 @@ def plan_tasks(
     branches: Sequence[Branch],
     has_chain: Any,
     local: Callable[[ArtifactRef], Path] = _here,
+    internal_does: Callable[[str], bool] = lambda result_type: True,
 ) -> list[PlannedTask]:
     """Every task this request needs; ``has_chain(result_type)`` says whether any AI provider
-    (not ``internal``) can do that result type for this request."""
+    (not ``internal``) can do that result type for this request, ``internal_does(result_type)``
+    whether the offline provider is set up for it (on-screen text needs OCR on)."""
     doc: DocumentText | None = _one(branches, DocumentText)
     text = doc.text if doc else None
     has_text = bool(text and local(text).read_text(encoding="utf-8").strip())
@@ -138,7 +140,7 @@ def plan_tasks(
     planned = [
         PlannedTask(rt, "internal", replace(base, result_type=rt), text, request.providers)
         for rt in PLANNED_TASKS[media.media_type]
-        if _applies(rt, base, has_text)
+        if _applies(rt, base, has_text) and internal_does(rt)
     ]
     if has_chain("transcription") and _applies("transcription", base, has_text):
         task = replace(base, result_type="transcription")

@@ -19,7 +19,13 @@ from .chain import OnProgress, work_progress
 
 MODEL = "internal-v1"
 PLANNED_TASKS: dict[str, tuple[str, ...]] = {
-    "video": ("metadata_extraction", "scene_detection", "face_detection", "audio_analysis"),
+    "video": (
+        "metadata_extraction",
+        "scene_detection",
+        "face_detection",
+        "audio_analysis",
+        "text_analysis",  # on-screen text, read offline (providers/internal_reading.py)
+    ),
     "audio": ("metadata_extraction", "audio_analysis"),
     "document": ("metadata_extraction", "text_analysis"),
 }
@@ -53,13 +59,18 @@ class InternalProvider:
     name = "internal"
     paid = False
 
-    def __init__(self, speech: Any = None, scene_threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self, speech: Any = None, scene_threshold: float = DEFAULT_THRESHOLD, ocr: bool = False
+    ) -> None:
         self.speech = speech
         self.scene_threshold = scene_threshold
+        self.ocr = ocr
 
     def supports(self, result_type: str, media_type: str) -> bool:
         if result_type == "transcription":
             return self.speech is not None and bool(self.speech.supports(result_type, media_type))
+        if result_type == "text_analysis" and media_type == "video":
+            return self.ocr  # a video's text is what the frames show
         return result_type in _BY_MEDIA.get(media_type, set())
 
     def model_for(self, result_type: str) -> str | None:
@@ -96,6 +107,10 @@ class InternalProvider:
             results = self._scenes_and_motion(task, on_progress)
         elif task.result_type == "transcription":
             results = self._transcription(task, on_progress)
+        elif task.result_type == "text_analysis" and task.media_type == "video":
+            from .internal_reading import on_screen_text
+
+            results = [on_screen_text(task, on_progress)]
         else:
             results = handlers[task.result_type](task)
         elapsed = int((time.monotonic() - started) * 1000)

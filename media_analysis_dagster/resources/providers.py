@@ -74,6 +74,12 @@ class ProvidersResource(ConfigurableResource):
         "cut (MEDIA_ANALYSIS_SCENE_THRESHOLD).",
     )
 
+    ocr: bool = Field(
+        default=False,
+        description="Read text in frames and scanned pages offline (MEDIA_ANALYSIS_OCR=auto; "
+        "off turns it off).",
+    )
+
     _registry: dict[str, Provider] | None = PrivateAttr(default=None)
 
     def api_keys(self) -> dict[str, str | None]:
@@ -102,7 +108,7 @@ class ProvidersResource(ConfigurableResource):
                 timeout_s=self.timeout_s,
                 max_response_bytes=self.max_response_bytes,
                 internal=InternalProvider(
-                    speech=self._speech(), scene_threshold=self.scene_threshold
+                    speech=self._speech(), scene_threshold=self.scene_threshold, ocr=self.ocr
                 ),
             )
         return self._registry

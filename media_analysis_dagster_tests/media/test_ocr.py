@@ -86,6 +86,20 @@ def test_reads_captions_on_photographs(look: str, tmp_path: Path) -> None:
     assert 0 < read.seconds < 30
 
 
+def test_a_camera_picture_is_read_upright(tmp_path: Path) -> None:
+    """A JPEG stored sideways with an EXIF orientation is read as a viewer shows it."""
+    caption = ti.CAPTIONS[5]
+    frame = ti.captioned_frame(ti.photo("chelsea"), caption, ti.CAPTION_STYLES["white subtitle"])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to display"
+    path = tmp_path / "sideways.jpg"
+    frame.transpose(Image.Transpose.ROTATE_90).save(path, quality=92, exif=exif)
+    read = ocr.read_image(path)
+    assert (read.width, read.height) == (1280, 720)
+    assert ti.char_accuracy(caption, read.text) >= CAPTION_ACCURACY
+    assert min(y for line in read.lines for _, y in line.box) > 720 * 0.7
+
+
 def test_a_large_image_is_read_reduced() -> None:
     """A 6000x3375 array is read at 2000 px (boxes still in its own pixels)."""
     caption = ti.CAPTIONS[1]

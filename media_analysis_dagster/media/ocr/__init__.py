@@ -22,21 +22,20 @@ here.
 
 from __future__ import annotations
 
-from media_analysis_dagster.media.ocr.engine import (
-    OcrUnavailableError,
-    get_engine,
-    model_name,
-    ocr_available,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from media_analysis_dagster.media.ocr.limits import (
     DETECTION_SIDE,
+    DOCUMENT_BUDGET_S,
     MAX_DECODE_PIXELS,
+    MAX_FRAMES_PER_REQUEST,
     MAX_LINES,
     MIN_LINE_CONFIDENCE,
     READ_SIDE,
+    VIDEO_BUDGET_S,
 )
-from media_analysis_dagster.media.ocr.on_screen import dedupe_across_frames
-from media_analysis_dagster.media.ocr.reading import read_image, read_images, read_page_image
+from media_analysis_dagster.media.ocr.models import OcrUnavailableError, model_name, ocr_available
 from media_analysis_dagster.media.ocr.results import (
     Box,
     OcrBatch,
@@ -45,12 +44,30 @@ from media_analysis_dagster.media.ocr.results import (
     OnScreenText,
 )
 
+if TYPE_CHECKING:
+    from media_analysis_dagster.media.ocr.engine import get_engine
+    from media_analysis_dagster.media.ocr.on_screen import dedupe_across_frames
+    from media_analysis_dagster.media.ocr.reading import read_image, read_images, read_page_image
+
+# Loaded on first use (PEP 562): they pull numpy and onnxruntime in, which loading the code
+# location does not need.
+_LAZY = {
+    "get_engine": "engine",
+    "dedupe_across_frames": "on_screen",
+    "read_image": "reading",
+    "read_images": "reading",
+    "read_page_image": "reading",
+}
+
 __all__ = [
     "DETECTION_SIDE",
+    "DOCUMENT_BUDGET_S",
     "MAX_DECODE_PIXELS",
+    "MAX_FRAMES_PER_REQUEST",
     "MAX_LINES",
     "MIN_LINE_CONFIDENCE",
     "READ_SIDE",
+    "VIDEO_BUDGET_S",
     "Box",
     "OcrBatch",
     "OcrLine",
@@ -65,3 +82,10 @@ __all__ = [
     "read_images",
     "read_page_image",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

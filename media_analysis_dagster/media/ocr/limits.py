@@ -18,3 +18,9 @@ MAX_LINES = 300
 MIN_LINE_CONFIDENCE = 0.5
 #: Images narrower or lower than this (px) hold no readable text.
 MIN_SIDE = 8
+#: Frames of one video read at most (evenly chosen when more were extracted): a 2-hour video's
+#: on-screen text costs about what a short one's does.
+MAX_FRAMES_PER_REQUEST = 60
+#: CPU seconds the frames of one video may take, and the scanned pages of one document.
+VIDEO_BUDGET_S = 60.0
+DOCUMENT_BUDGET_S = 120.0

@@ -23,6 +23,7 @@ Loaded = tuple[np.ndarray | None, int, int, str | None]
 """BGR pixels (None when unreadable), the original width and height, a note."""
 
 _DAMAGED = "The image is damaged or not in a readable format."
+_ORIENTATION = 0x0112  # EXIF tag: how a camera's picture is turned for display
 
 
 def reduce_array(pixels: np.ndarray, side: int) -> np.ndarray:
@@ -69,7 +70,8 @@ def _pil_pixels(image: Any, side: int) -> np.ndarray:
 
 
 def _open_file(path: Path, side: int) -> Loaded:
-    """Decode an image file reduced (a JPEG at a lower scale while decoding), upright."""
+    """Decode an image file reduced (a JPEG at a lower scale while decoding), upright as a
+    viewer shows it; the size returned is the upright one, which boxes refer to."""
     from PIL import Image, ImageOps
 
     try:
@@ -81,6 +83,8 @@ def _open_file(path: Path, side: int) -> Loaded:
                 if image.size[0] * image.size[1] > MAX_DECODE_PIXELS:
                     note = f"The image is {width}x{height} pixels, too large to read."
                     return None, width, height, note
+                if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):
+                    width, height = height, width  # shown turned a quarter: boxes follow
                 upright = ImageOps.exif_transpose(image)
                 return _pil_pixels(upright, side), width, height, None
     except Image.DecompressionBombError:
