@@ -79,6 +79,13 @@ def run_demo(media: Path | None = None, *, prompt: str | None = None) -> dict[st
     row = store.get_request(request_id) if request_id else None
     if row is None:
         return {"run_id": run_id, "success": result.success, "request": None}
+    return _report(row, run_id, settings, spoken, shown)
+
+
+def _report(
+    row: dict[str, Any], run_id: str, settings: Settings, spoken: str | None, shown: str | None
+) -> dict[str, Any]:
+    """What the demo prints: the request, its results, what was heard and read, the files."""
     transcript = next((r for r in row["results"] if r["result_type"] == "transcription"), None)
     screen = next(
         (

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from media_analysis_fixtures import COUNTER_GRID
 
 Kind = Literal["content", "watermark", "lifted", "caption", "flat", "blurred", "black"]
+Screen = Literal["slide", "dark_text", "credits", "title", "logo", "blurred_slide"]
 SIZE = (320, 240)
 ZERO_LEVEL = 64
 
@@ -67,6 +68,37 @@ def picture(kind: Kind, n: int, size: tuple[int, int] = SIZE) -> Image.Image:
     if kind == "blurred":
         return content(n, size).filter(ImageFilter.GaussianBlur(6))
     return Image.new("RGB", size, (0, 0, 0))
+
+
+def _lines(size: tuple[int, int], lines: list[str], ink: tuple[int, int, int], px: int, **kw):
+    w, h = size
+    img = Image.new("RGB", size, kw.get("paper", (0, 0, 0)))
+    draw, font = ImageDraw.Draw(img), ImageFont.load_default(size=px)
+    for i, line in enumerate(lines):
+        draw.text((kw.get("x", w * 0.06), h * 0.06 + i * px * 1.5), line, fill=ink, font=font)
+    return img
+
+
+def screen(kind: Screen, size: tuple[int, int] = (1280, 720)) -> Image.Image:
+    """Screens that are readable although mostly one colour (text over the whole picture: a
+    slide, a dark-theme editor, credits), and ones that are not (a title word or a logo on a
+    plain background, a blurred slide)."""
+    w, h = size
+    words = [f"point {i}: the figures of the quarter and what they mean" for i in range(6)]
+    if kind in ("slide", "blurred_slide"):
+        img = _lines(size, ["Quarterly results", *words], (20, 20, 20), h // 16, paper=(255,) * 3)
+        return img.filter(ImageFilter.GaussianBlur(w / 160)) if kind == "blurred_slide" else img
+    if kind == "dark_text":
+        code = [f"def step_{i}(x):  return x * {i}  # the {i}th step" for i in range(34)]
+        return _lines(size, code, (200, 200, 150), h // 50, paper=(30, 30, 30))
+    if kind == "credits":
+        roles = [f"Role number {i} ........ Person Name {i}" for i in range(12)]
+        return _lines(size, roles, (255, 255, 255), h // 28, x=w * 0.35)
+    if kind == "title":
+        return _lines(size, ["", "", "   CHAPTER ONE"], (255, 255, 255), h // 7)
+    img = Image.new("RGB", size, (40, 90, 200))
+    ImageDraw.Draw(img).ellipse((w * 0.47, h * 0.45, w * 0.53, h * 0.55), fill=(255, 255, 255))
+    return img
 
 
 def make_clip_of(

@@ -21,7 +21,7 @@ from media_analysis_dagster.media.frame_quality import picture_defect
 from media_analysis_dagster.media.frames import ExtractedFrame, extract_frames
 from media_analysis_fixtures import read_counter
 
-from .quality_clips import Kind, make_clip
+from .quality_clips import Kind, Screen, make_clip, make_clip_of, screen
 
 FPS = 25
 BAD: list[Kind] = ["watermark", "lifted", "caption", "flat", "blurred", "black"]
@@ -121,7 +121,7 @@ def test_readable_frame_beyond_the_window_is_not_taken(tmp_path: Path, bad: Kind
 def test_duplicate_is_kept_without_more_decoding(tmp_path: Path) -> None:
     """A still scene: every frame repeats the previous tile. The usual frame stays (it is
     readable), nothing more is decoded for it."""
-    from .quality_clips import content, make_clip_of
+    from .quality_clips import content
 
     pictures = [content(5)] * 100
     video = make_clip_of(tmp_path / "v.mp4", pictures, gop=5)
@@ -131,3 +131,29 @@ def test_duplicate_is_kept_without_more_decoding(tmp_path: Path) -> None:
     assert sel is not None and sel.reason == "nearest" and sel.nearest.duplicate
     assert sel.candidates == 1 and second.keyframe
     assert abs(second.pts_time - second.target_time) <= 0.5 + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("kind", "defect"),
+    [
+        ("slide", None),
+        ("dark_text", None),
+        ("credits", None),
+        ("title", "dark"),
+        ("logo", "flat"),
+        ("blurred_slide", "blurred"),
+    ],
+)
+def test_text_over_the_whole_screen_is_readable(kind: Screen, defect: str | None) -> None:
+    """Mostly one colour is not low information when text covers the screen (a slide, a
+    dark-theme editor, credits); a title word or a logo on a plain background is."""
+    assert picture_defect(screen(kind)) == defect
+
+
+def test_readable_screen_recording_costs_no_search(tmp_path: Path) -> None:
+    """A dark-theme screen is kept as it is, without a frame more decoded."""
+    pictures = [screen("dark_text", (640, 360))] * 50
+    video = make_clip_of(tmp_path / "v.mp4", pictures, gop=5)
+    frames = extract_frames(video, tmp_path / "out", count=2)
+    first = frames[0].selection
+    assert first is not None and (first.reason, first.candidates) == ("nearest", 1)

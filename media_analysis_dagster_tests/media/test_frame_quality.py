@@ -103,7 +103,7 @@ def test_sharper_clean_frame_in_window_is_preferred(tmp_path: Path) -> None:
 
     from .quality_clips import content, make_clip_of
 
-    soft = {n: content(n).filter(ImageFilter.GaussianBlur(1.2)) for n in range(100)}
+    soft = {n: content(n).filter(ImageFilter.GaussianBlur(0.7)) for n in range(100)}
     pictures = [soft[n] if n not in (17, 18) else content(n) for n in range(100)]
     video = make_clip_of(tmp_path / "v.mp4", pictures)
     first = extract_frames(video, tmp_path / "out", count=2)[0]

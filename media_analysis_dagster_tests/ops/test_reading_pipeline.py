@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from media_analysis_fixtures.text_images import captioned_frame, photo, render_page, scan
 
