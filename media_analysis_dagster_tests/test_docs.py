@@ -411,8 +411,11 @@ def test_callback_launch_passes_the_resume_url() -> None:
     assert "x-media-analysis-signature" in check[0]["leftValue"]
 
 
+LAUNCHING = [p for p in WORKFLOWS if p.name != "search.json"]
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LAUNCHING, ids=lambda p: p.name)
 def test_bodies_are_checked_before_anything_runs(path: Path) -> None:
     check = node_named(load(path), "Check request")["parameters"]["assignments"]["assignments"]
     [error] = [a["value"] for a in check if a["name"] == "error"]
@@ -425,6 +428,26 @@ def test_bodies_are_checked_before_anything_runs(path: Path) -> None:
         ({"media_url": "https://x", "media_path": "/a"}, "Give media_url or media_path, not both."),
         ({"media_url": "https://x", "media_type": "image"}, "media_type must be one of"),
         ({"media_url": "https://x", "prompt": ["a"]}, "prompt must be a string."),
+    ]:
+        assert n8n_eval(error, {"body": body}, {}).startswith(reason), body
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js not installed")
+def test_search_bodies_are_checked_before_anything_runs() -> None:
+    check = node_named(load(DOCS / "n8n" / "search.json"), "Check request")["parameters"]
+    [error] = [a["value"] for a in check["assignments"]["assignments"] if a["name"] == "error"]
+    assert n8n_eval(error, {"body": {"query": "refund"}}, {}) == ""
+    assert (
+        n8n_eval(error, {"body": {"query": "refund", "kind": "transcript", "limit": 5}}, {}) == ""
+    )
+    for body, reason in [
+        ({}, "query must be a non-empty string"),
+        ({"query": " \u0000 "}, "query must be a non-empty string"),
+        ([1], "The request body must be a JSON object."),
+        ({"query": "x", "limit": 0}, "limit must be a whole number"),
+        ({"query": "x", "kind": "everything"}, "kind must be one of"),
+        ({"query": "x", "media_type": "image"}, "media_type must be one of"),
+        ({"query": "x", "since": "yesterday-ish"}, "since must be an ISO 8601"),
     ]:
         assert n8n_eval(error, {"body": body}, {}).startswith(reason), body
 

@@ -292,15 +292,18 @@ def page_segments(
 
 def document_pages(text: str, facts: Any) -> list[tuple[int | None, str]]:
     """A document's stored text back in pages, by a ``metadata_extraction`` result's page facts
-    (``document.pages``: ``number``, ``chars``, ``has_text_layer``): the text file holds the
-    pages with a text layer joined by a blank line. When the facts do not add up to the text
-    (older rows, a cut text), the whole text is one segment list without a page."""
+    (``document.pages``: ``number``, ``chars``, ``has_text_layer``, ``read_by_ocr``): the text
+    file holds the pages with a text layer or read by OCR, joined by a blank line. When the
+    facts do not add up to the text (older rows, a cut text), the whole text is one segment
+    list without a page."""
     doc = facts.get("document") if isinstance(facts, Mapping) else None
     pages = doc.get("pages") if isinstance(doc, Mapping) else None
     out: list[tuple[int | None, str]] = []
     position = 0
     for page in pages if isinstance(pages, list) else ():
-        if not isinstance(page, Mapping) or not page.get("has_text_layer"):
+        if not isinstance(page, Mapping) or not (
+            page.get("has_text_layer") or page.get("read_by_ocr")
+        ):
             continue
         chars, number = page.get("chars"), _page(page.get("number"))
         if not isinstance(chars, int) or isinstance(chars, bool) or chars < 0:

@@ -51,5 +51,7 @@ def read_scanned_pages(
             f"Text was read from {done} of {len(todo)} scanned pages within the reading budget "
             f"of {budget_s:g} CPU seconds."
         )
-    text = "\n\n".join(p.text for p in pages if p.text.strip())
+    # The same composition as the PDF reader's, with the pages read here in their place: the
+    # report and search split the text back into pages by these pages' character counts.
+    text = "\n\n".join(p.text for p in pages if p.has_text_layer or p.ocr_confidence is not None)
     return replace(info, pages=pages, text=text, char_count=len(text)), note

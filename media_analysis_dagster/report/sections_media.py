@@ -124,14 +124,15 @@ def scenes_section(data: ReportData, images: ImageBudget) -> str:
 
 
 def _page_texts(data: ReportData, text: str) -> list[tuple[str, str, str]]:
-    """(anchor, heading, text) per page with a text layer, when the stored text splits
-    exactly by the page character counts ``extract_document`` recorded; else one block."""
+    """(anchor, heading, text) per page with text (a text layer, or read by OCR), when the
+    stored text splits exactly by the page character counts ``extract_document`` recorded;
+    else one block."""
     document = data.facts.get("document")
     pages = document.get("pages") if isinstance(document, Mapping) else None
     counted = [
         (int(number(p.get("number")) or 0), int(number(p.get("chars")) or 0))
         for p in (pages if isinstance(pages, list) else [])
-        if isinstance(p, Mapping) and p.get("has_text_layer")
+        if isinstance(p, Mapping) and (p.get("has_text_layer") or p.get("read_by_ocr"))
     ]
     expected = sum(c for _, c in counted) + 2 * max(len(counted) - 1, 0)
     if not counted or expected != len(text):
