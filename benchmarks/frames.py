@@ -18,10 +18,10 @@ printed, and "sheets / keyframe floor" as the ratio of the best times, of the me
 median of the per-round ratios.
 
 Tiles: every frame a Python method wrote is judged after its time is taken, with the measure
-the frame choice itself uses (``frame_quality.picture_defect``): ``dark`` (fewer than 15 % of
-the pixels brighter than luma 32, or the 95th percentile below 64: a watermark on black, the
-middle of a fade), ``flat`` (5th to 95th percentile less than 12 levels apart), ``blurred``
-(Laplacian variance under 1.5 % of the luma variance).
+the frame choice itself uses (``frame_quality.picture_defect``, its module docstring has the
+thresholds): ``dark`` (near-black but for a watermark, a caption or a title; the middle of a
+fade), ``flat`` (one colour with next to no edges), ``blurred`` (the Laplacian much weaker than
+that of the half-size picture).
 
 Videos, generated once under ``.bench/``:
 
@@ -49,6 +49,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,7 @@ def _floor_frames(video: Path, out: Path, info: VideoInfo) -> list[ExtractedFram
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for i, target in enumerate(frame_targets(info.duration, COUNT)):
+            assert stream.time_base is not None  # always set for video
             container.seek(int(target / stream.time_base), backward=True, stream=stream)
             frame = next(container.decode(stream))
             path = out / f"frame_{i + 1:04d}.jpg"
@@ -232,16 +234,24 @@ def _real_video(cache: Path, media: Path, seconds: float, encode: bool) -> Path:
     return path
 
 
-def videos(args: argparse.Namespace) -> dict[str, Callable[[], tuple[Path, str]]]:
-    """The benchmark videos by name: a maker returning the file and a description."""
+@dataclass(frozen=True)
+class Video:
+    """A benchmark video: how to make (or find) it and what it is."""
+
+    about: str
+    make: Callable[[], Path]
+
+
+def videos(args: argparse.Namespace) -> dict[str, Video]:
+    """The benchmark videos by name (the real ones only when the clip is found)."""
     short = args.quick
-    found: dict[str, Callable[[], tuple[Path, str]]] = {}
+    found: dict[str, Video] = {}
     for name, seconds, size in [
         ("long-720p", 120 if short else 600, (1280, 720)),
         ("long-360p", 1200 if short else 7200, (640, 360)),
     ]:
         about = f"test patterns, {seconds / 60:g} min, {size[0]}x{size[1]}"
-        found[name] = lambda s=seconds, z=size, a=about: (long_video(args.cache, s, z), a)
+        found[name] = Video(about, partial(long_video, args.cache, seconds, size))
     clip = Path(args.real_media, *REAL_CLIP) if args.real_media else None
     if clip is not None and clip.is_file():
         seconds = 120 if short else 600
@@ -250,10 +260,7 @@ def videos(args: argparse.Namespace) -> dict[str, Callable[[], tuple[Path, str]]
             ("real-x264", True, "x264 re-encode"),
         ]:
             about = f"testvideo.mp4 looped, {what}, about {seconds / 60:g} min, 1280x720"
-            found[name] = lambda e=encode, a=about: (
-                _real_video(args.cache, clip, seconds, e),
-                a,
-            )
+            found[name] = Video(about, partial(_real_video, args.cache, clip, seconds, encode))
     return found
 
 
@@ -293,7 +300,7 @@ def main() -> None:
         if name not in available:
             print(f"\n{name}: skipped, pyscenedetect/testvideo.mp4 not found under --real-media")
             continue
-        video, about = available[name]()
+        video, about = available[name].make(), available[name].about
         from media_analysis_dagster.media.probe import probe_video
 
         duration = probe_video(video).duration

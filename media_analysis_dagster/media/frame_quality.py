@@ -48,7 +48,7 @@ DARK_SHARE = 0.15
 #: ...or when its 95th-percentile luma is below this (everything dim: the middle of a fade),
 DIM_LEVEL = 64
 #: ...and pixels brighter than BRIGHT_LEVEL show in fewer than DARK_CELLS of the 64 cells.
-BRIGHT_LEVEL = 96
+BRIGHT_LEVEL = 64
 DARK_CELLS = 16
 #: A frame is flat when its 5th to 95th luma percentiles are fewer levels apart than this and
 #: fewer than FLAT_CELLS cells hold edges (a mean absolute Laplacian of EDGE_LEVEL or more).

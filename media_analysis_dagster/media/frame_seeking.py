@@ -229,17 +229,41 @@ class FrameCursor:
     ) -> None:
         """`scan` from the keyframe at or before ``time`` (seeking there first). The frames
         before ``time`` count in ``max_frames`` unless ``free_skip``; when they alone would
-        use it up, nothing is done."""
+        use it up, nothing is done. Without an index, _CONTINUE_WITHOUT_INDEX seconds before
+        ``time`` are allowed on top (and how far a late-landing seek had to step back)."""
         key = self._keyframe(time, backward=True)
-        if key is None:
+        span = time - key.time if key is not None else _CONTINUE_WITHOUT_INDEX
+        skipped = round(max(0.0, span) / self.frame_duration)
+        if key is not None and not free_skip and skipped >= max_frames:
             return
-        skipped = round(max(0.0, time - key.time) / self.frame_duration)
-        if free_skip:
+        if free_skip or key is None:
             max_frames += skipped
-        elif skipped >= max_frames:
-            return
-        self._seek(key.time, offset=key.timestamp)
-        self.scan(until, max_frames, stop)
+        back = self._seek_not_after(time, key)
+        if back is not None:
+            self.scan(until, max_frames + round(back / self.frame_duration), stop)
+
+    def _seek_not_after(self, time: float, key: Keyframe | None) -> float | None:
+        """Seek to ``key`` (or to ``time``) so that the first frame is not after ``time``: a
+        demuxer may land late (MPEG-TS by seconds, whatever its index says), so the seek is
+        retried at ``time``, then 1, 2, 4 s… earlier. The first frame is left to be pulled
+        again. Returns how far back the seek went, or None (nothing decodable)."""
+        back, by_key = 0.0, key is not None
+        for _ in range(9):
+            if by_key and key is not None:
+                self._seek(key.time, offset=key.timestamp)
+            else:
+                self._seek(max(0.0, time - back))
+            first = self._pull()
+            if first is not None and (self.time_of(first) <= time + 1e-6 or time - back <= 0):
+                self._pending = first
+                return back
+            if time - back <= 0:
+                return None
+            if by_key:
+                by_key = False
+            else:
+                back = max(1.0, back * 2)
+        return None
 
     def decode_to(
         self, target: float, first: VideoFrame | None = None, max_frames: int | None = None

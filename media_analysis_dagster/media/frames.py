@@ -15,10 +15,14 @@ Frames worth looking at (`frame_quality` judges them): the usual pick is scored,
 frames the decoder passes on its way to it; when it is clean nothing more is decoded. A dark,
 flat or blurred one starts a search of its window, cheapest first (`search_better`): other
 keyframes (one seek and one picture each; larger ones first, as a keyframe's compressed size
-follows its detail), then the frames on the target's side of the pick, then the other side, at
-most RESCUE_FRAMES decoded frames on each side beyond what the plain default mode decodes to
-reach them. A near copy of the previous tile is readable: it gives way only to a frame decoded
+follows its detail), then the frames on the target's side of the pick, then the other side
+(after a pick decoded forward, the frames after it come first: they need no seek), at most
+RESCUE_FRAMES decoded frames on each side beyond what the plain default mode decodes to reach
+them. A near copy of the previous tile is readable: it gives way only to a frame decoded
 anyway (in a still scene every frame is a copy, and every search would be spent in vain).
+Once FRUITLESS_SEARCHES searches found nothing and they are half the frames so far (a video
+dark throughout), later searches try one keyframe only: the cost stays bounded whatever the
+video, and a few dark scenes in a long video do not stop the search elsewhere.
 
 The parts: ``frame_seeking`` moves through the stream (and refuses pictures over the pixel
 limit), ``frame_quality`` measures and chooses, ``frame_writing`` saves the frame as a player
@@ -52,6 +56,8 @@ from media_analysis_dagster.media.frame_writing import write_frame
 from media_analysis_dagster.media.probe import VideoInfo, open_video, probe_video
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from PIL import Image
 
 __all__ = [
@@ -75,6 +81,9 @@ RESCUE_FRAMES = 60
 KEYFRAME_TRIES = 3
 #: While searching, one decoded frame in this many is scored (about eight a second at 30 fps).
 SCAN_STRIDE = 4
+#: Once this many searches found nothing, and they are at least half the frames written so far
+#: (a video dark or flat throughout), later searches try one keyframe only.
+FRUITLESS_SEARCHES = 2
 
 
 @dataclass(frozen=True)
@@ -180,10 +189,10 @@ def scene_targets(scenes: Sequence[float], duration: float, count: int) -> list[
     return [t.time for t in _plan(duration, count, scenes)]
 
 
-def search_better(cursor: FrameCursor, picker: FramePicker) -> None:
+def search_better(cursor: FrameCursor, picker: FramePicker, *, thorough: bool = True) -> None:
     """Look for a clean frame in the window after a defective usual pick, cheapest first (see
     the module docstring): keyframes, the frames after the pick and those before it, the
-    target's side first."""
+    target's side first; not ``thorough``, one keyframe only."""
     usual = picker.usual
     assert usual is not None
     if usual.score.defect == "duplicate":  # readable: only frames decoded anyway replace it
@@ -191,6 +200,9 @@ def search_better(cursor: FrameCursor, picker: FramePicker) -> None:
     when, target, frame = usual.score.time, picker.target, cursor.frame_duration
     grabbed = bool(usual.frame.key_frame)
     picker.stride = SCAN_STRIDE
+    if not thorough:
+        _try_keyframes(cursor, picker, 1, cursor.keyframe_size(when) if grabbed else None)
+        return
 
     def keyframes() -> None:
         size = cursor.keyframe_size(when) if grabbed else None
@@ -237,16 +249,17 @@ def _try_keyframes(cursor: FrameCursor, picker: FramePicker, tries: int, size: i
 
 def pick_frame(
     cursor: FrameCursor,
-    target: float,
-    tolerance: float,
-    window: tuple[float, float],
+    planned: _Target,
     fps: float,
     previous: Image.Image | None,
+    *,
+    thorough: bool = True,
 ) -> tuple[ScoredFrame, FrameSelection] | None:
-    """Default mode with frame quality: the usual frame (a keyframe within ``tolerance`` of
-    ``target``, else the frame at it), or a better one from ``window``."""
+    """Default mode with frame quality: the usual frame (a keyframe within the tolerance of the
+    target, else the frame at it), or a better one from the window (`search_better`)."""
+    target, tolerance = planned.time, planned.tolerance
     stride = max(1, math.ceil(tolerance * (fps or 30.0) / MAX_SCORED))
-    picker = FramePicker(target, window, stride, previous)
+    picker = FramePicker(target, planned.window, stride, previous)
     cursor.observer = picker.offer
     try:
         frame = cursor.step(target, tolerance)
@@ -254,7 +267,7 @@ def pick_frame(
             return None
         picker.settle(frame, cursor.time_of(frame))
         if not picker.found:
-            search_better(cursor, picker)
+            search_better(cursor, picker, thorough=thorough)
     finally:
         cursor.observer = None
     chosen, reason = picker.choose()
@@ -274,6 +287,61 @@ def exact_frame(
     return scored, FrameSelection("exact", 1, scored.score, scored.score)
 
 
+class _Writer:
+    """Writes the JPEGs one behind, on a thread: a frame is converted and compressed while the
+    next target is decoded (a second core does it), one at a time, so one frame more is held.
+    ``frames`` are the written ones, in order; ``on_progress`` hears each."""
+
+    def __init__(
+        self,
+        info: VideoInfo,
+        out: Path,
+        quality: tuple[int, int],
+        planned: int,
+        on_progress: Callable[[float, float], None] | None,
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.info, self.out, (self.max_side, self.quality) = info, out, quality
+        self.planned, self.on_progress = planned, on_progress
+        self.frames: list[ExtractedFrame] = []
+        self.count = 0  # frames accepted: written, or being written
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-writer")
+        self._job: tuple[Future[tuple[int, int]], dict[str, Any]] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        try:
+            if kind is None:
+                self.flush()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def write(self, chosen: ScoredFrame, selection: FrameSelection, target: float) -> None:
+        self.flush()
+        n, pts_time = self.count, chosen.score.time
+        self.count += 1
+        file = self.out / f"frame_{n + 1:04d}.jpg"
+        job = self._pool.submit(
+            write_frame, chosen.frame, self.info, file, self.max_side, self.quality
+        )
+        frame_number, keyframe = round(pts_time * self.info.fps), bool(chosen.frame.key_frame)
+        fields = dict(index=n, target_time=target, pts_time=pts_time, path=file)
+        fields.update(frame_number=frame_number, keyframe=keyframe, selection=selection)
+        self._job = (job, fields)
+
+    def flush(self) -> None:
+        if self._job is None:
+            return
+        (job, fields), self._job = self._job, None
+        width, height = job.result()
+        self.frames.append(ExtractedFrame(**fields, width=width, height=height))
+        if self.on_progress is not None:
+            self.on_progress(float(len(self.frames)), float(self.planned))
+
+
 def extract_frames(
     path: str | Path,
     out_dir: str | Path,
@@ -288,49 +356,37 @@ def extract_frames(
     on_progress: Callable[[float, float], None] | None = None,
 ) -> list[ExtractedFrame]:
     """Write ``count`` JPEGs (``frame_0001.jpg``…) at evenly spaced times (one or more per scene
-    when ``scenes`` start times are given, see `scene_targets`) and describe them. Raises
-    MediaLimitError when a decoded picture has more than ``max_pixels`` pixels."""
+    when ``scenes`` start times are given, see `scene_targets`) and describe them;
+    ``on_progress(frames written, frames planned)`` hears each. Raises MediaLimitError when a
+    decoded picture has more than ``max_pixels`` pixels."""
     info = info or probe_video(path, max_pixels=max_pixels)
     count = count or default_frame_count(info.duration)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results: list[ExtractedFrame] = []
     previous: Image.Image | None = None  # thumbnail of the last pick
     plan = _plan(info.duration, count, scenes)
-    with open_video(path) as (container, stream):
+    jpeg = (max_side, jpeg_quality)
+    with (
+        open_video(path) as (container, stream),
+        _Writer(info, out, jpeg, len(plan), on_progress) as writer,
+    ):
         stream.thread_type = "AUTO"
         ctx = stream.codec_context  # the decoder refuses, not allocates, an oversize picture
         ctx.options = {**ctx.options, "max_pixels": str(max_pixels)}
         cursor = FrameCursor(container, stream, max_pixels, Path(path).name)
+        fruitless = 0  # searches that found nothing: many in few frames, a video dark throughout
         for planned in plan:
-            target = planned.time
             if accurate:
-                picked = exact_frame(cursor, target, previous)
+                picked = exact_frame(cursor, planned.time, previous)
             else:
-                picked = pick_frame(
-                    cursor, target, planned.tolerance, planned.window, info.fps, previous
-                )
+                thorough = fruitless < FRUITLESS_SEARCHES or 2 * fruitless < writer.count
+                picked = pick_frame(cursor, planned, info.fps, previous, thorough=thorough)
             if picked is None:
                 continue
             chosen, selection = picked
-            previous, pts_time, n = chosen.thumb, chosen.score.time, len(results)
-            file = out / f"frame_{n + 1:04d}.jpg"
-            width, height = write_frame(chosen.frame, info, file, max_side, jpeg_quality)
-            results.append(
-                ExtractedFrame(
-                    index=n,
-                    target_time=target,
-                    pts_time=pts_time,
-                    frame_number=round(pts_time * info.fps),
-                    keyframe=bool(chosen.frame.key_frame),
-                    path=file,
-                    width=width,
-                    height=height,
-                    selection=selection,
-                )
-            )
-            if on_progress is not None:
-                on_progress(float(len(results)), float(len(plan)))
-    if not results and plan:
+            fruitless += int(selection.reason == "best_available")
+            previous = chosen.thumb
+            writer.write(chosen, selection, planned.time)
+    if not writer.frames and plan:
         raise CorruptMediaError(f"No frame of the video {Path(path).name} could be decoded.")
-    return results
+    return writer.frames

@@ -64,8 +64,9 @@ def _extract(
 
 
 @op(
-    description="Seek to evenly spaced times (or one per scene with scene_aware) and "
-    "write one JPEG per frame, the sharpest non-black one near each time (never a full decode)."
+    description="Seek to evenly spaced times (or one per scene with scene_aware) and write one "
+    "JPEG per frame: near each time a readable one (not dark, flat or blurred when a better "
+    "frame is in reach), never a full decode."
 )
 @readable_failures
 def extract_frames(

@@ -19,7 +19,7 @@ from PIL import Image
 
 from media_analysis_dagster.media.frame_quality import picture_defect
 from media_analysis_dagster.media.frames import ExtractedFrame, extract_frames
-from media_analysis_fixtures import read_counter
+from media_analysis_fixtures import read_counter, run_ffmpeg
 
 from .quality_clips import Kind, Screen, make_clip, make_clip_of, screen
 
@@ -65,6 +65,24 @@ def test_default_mode_writes_the_readable_frame_near_a_bad_one(
         assert sel.nearest.defect == DEFECT.get(bad, bad)
         assert sel.reason == f"not_{DEFECT.get(bad, bad)}"
         assert sel.chosen.defect is None
+        assert abs(f.pts_time - f.target_time) <= 0.5 + 1e-9
+        _readable(f, script)
+
+
+@pytest.mark.parametrize("gop", GOPS)
+@pytest.mark.parametrize("container", ["ts", "mkv"])
+@pytest.mark.parametrize("bad", ["lifted", "blurred"])
+def test_other_containers(tmp_path: Path, bad: Kind, container: str, gop: int) -> None:
+    """MPEG-TS (no seek index; its seeks land late, by seconds) and Matroska (an index of
+    cues): the same readable frames are reached."""
+    script = _script(100, bad, [range(20, 33), range(70, 83)])
+    mp4 = make_clip(tmp_path / "v.mp4", script, gop=gop)
+    video = tmp_path / f"v.{container}"
+    run_ffmpeg(["-i", str(mp4), "-c", "copy", str(video)])
+    frames = extract_frames(video, tmp_path / "out", count=2)
+    assert len(frames) == 2
+    for f in frames:
+        assert f.selection is not None and f.selection.reason == f"not_{DEFECT.get(bad, bad)}"
         assert abs(f.pts_time - f.target_time) <= 0.5 + 1e-9
         _readable(f, script)
 

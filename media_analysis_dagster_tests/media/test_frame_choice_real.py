@@ -46,6 +46,7 @@ def _readable_in(video: Path, low: float, high: float) -> list[float]:
     found = []
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
+        assert stream.time_base is not None
         container.seek(max(0, int((low - 1) / stream.time_base)), stream=stream)
         for frame in container.decode(stream):
             t = float(frame.time or 0.0)

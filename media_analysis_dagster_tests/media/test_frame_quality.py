@@ -129,7 +129,7 @@ def test_repeat_of_previous_pick_is_avoided(tmp_path: Path) -> None:
 def test_repeated_keyframe_is_kept_without_more_decoding(tmp_path: Path) -> None:
     """A still scene at a keyframe: a copy of the previous tile is readable, and searching a
     still scene for a different picture is spent in vain, so nothing more is decoded."""
-    values: list[int | None] = [5] * 160 + [10] * 40
+    values: list[int | None] = [*[5] * 160, *[10] * 40]
     video = make_pattern_video(tmp_path / "v.mp4", values, gop=20)
     first, second = extract_frames(video, tmp_path / "out", count=2)  # targets 50, 150
     assert (first.frame_number, first.keyframe) == (40, True)
@@ -149,6 +149,17 @@ def test_black_throughout_still_gives_every_frame_with_its_reason(tmp_path: Path
     assert all(f.selection and f.selection.chosen.dark for f in frames)
     for f in frames:
         assert abs(f.pts_time - f.target_time) <= 2.0 / 3 / 4 + 1e-9
+
+
+def test_search_backs_off_in_a_video_dark_throughout(tmp_path: Path) -> None:
+    """Two fruitless searches in two frames: the later ones try one keyframe only, so a dark
+    video costs about what the plain default mode costs."""
+    video = make_pattern_video(tmp_path / "v.mp4", [None] * 400, gop=25)
+    frames = extract_frames(video, tmp_path / "out", count=8)
+    assert len(frames) == 8
+    assert all(f.selection and f.selection.reason == "best_available" for f in frames)
+    assert all(f.selection and f.selection.candidates > 2 for f in frames[:2])
+    assert all(f.selection and f.selection.candidates <= 2 for f in frames[2:])
 
 
 def test_accurate_mode_keeps_the_exact_frame(tmp_path: Path) -> None:
@@ -186,7 +197,7 @@ def test_scene_targets() -> None:
 @pytest.mark.parametrize("accurate", [False, True])
 def test_scene_aware_extraction_covers_a_short_scene(tmp_path: Path, accurate: bool) -> None:
     """Evenly spaced targets miss the 0.4 s last scene; scene-aware ones put a frame in it."""
-    values: list[int | None] = [3] * 140 + [12] * 10
+    values: list[int | None] = [*[3] * 140, *[12] * 10]
     video = make_pattern_video(tmp_path / "v.mp4", values)
     even = extract_frames(video, tmp_path / "even", count=6, accurate=accurate)
     assert all(read_counter(Image.open(f.path)) == 3 for f in even)
@@ -196,3 +207,20 @@ def test_scene_aware_extraction_covers_a_short_scene(tmp_path: Path, accurate: b
     assert 5.6 <= frames[-1].pts_time < 6.0
     for f in frames:
         _shows(f, values)
+
+
+@pytest.mark.parametrize("accurate", [False, True])
+def test_progress_is_heard_after_each_frame_is_written(tmp_path: Path, accurate: bool) -> None:
+    """``on_progress(frames written, frames planned)``: once per frame, each file there."""
+    video = make_pattern_video(tmp_path / "v.mp4", list(range(100)), gop=25)
+    heard: list[tuple[float, float]] = []
+
+    def progress(done: float, planned: float) -> None:
+        heard.append((done, planned))
+        assert (tmp_path / "out" / f"frame_{int(done):04d}.jpg").stat().st_size > 0
+
+    frames = extract_frames(
+        video, tmp_path / "out", count=4, accurate=accurate, on_progress=progress
+    )
+    assert heard == [(1.0, 4.0), (2.0, 4.0), (3.0, 4.0), (4.0, 4.0)]
+    assert [f.index for f in frames] == [0, 1, 2, 3]
