@@ -6,12 +6,17 @@ minutes (the sentences repeated, 0.7 s apart). ``rtf`` is wall time / audio time
 ``cpu_rtf`` is CPU time (all threads) / audio time, the steadier figure on a shared machine.
 The model is the bundled ``tiny.en`` unless
 ``--model`` names another faster-whisper model or directory. For the long clip the windowed
-transcription (``media.speech``) is compared with one faster-whisper call on the whole file,
-same model and options (VAD on, no conditioning on the previous text). Memory is the
+transcription (``media.speech``: Silero VAD clips, temperature 0 only) is compared with one
+faster-whisper call on the whole file with its own VAD filter and the same decoding settings
+(temperature 0, no conditioning on the previous text). Memory is the
 tracemalloc peak: numpy buffers are traced; the model's own C++ memory is not, and is the same
 for both.
 
+It also counts lines invented where nothing English was said (white noise, a music-like tone
+mix, German speech through the English-only model): the goal is none.
+
     python -m benchmarks.speech                  # needs espeak-ng (apt-get install espeak-ng)
+    python -m benchmarks.speech --quick          # a 1-minute long clip
     python -m benchmarks.speech --minutes 5 --beam-size 1
     python -m benchmarks.speech --json
 """
@@ -109,6 +114,7 @@ def long_cases(tmp: Path, minutes: float, options: dict[str, Any]) -> list[dict[
             beam_size=options.get("beam_size", 5),
             word_timestamps=True,
             vad_filter=True,
+            temperature=0.0,
             condition_on_previous_text=False,
         )
         return " ".join(s.text.strip() for s in found)
@@ -149,6 +155,18 @@ def demo_case(tmp: Path, options: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def invented_lines(tmp: Path, options: dict[str, Any]) -> dict[str, int]:
+    """Lines (segments) kept where no English was said; each should be 0."""
+    cases = {
+        "white noise": sf.noise_wav(tmp / "noise.wav", 10.0),
+        "tone mix": sf.music_wav(tmp / "music.wav", 10.0),
+        "german speech": sf.make_sentences_wav(tmp / "de.wav", sf.GERMAN_SENTENCES, voice="de"),
+    }
+    return {
+        name: len(speech.transcribe_wav(path, **options).segments) for name, path in cases.items()
+    }
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     columns = ["case", "audio_s", "time_s", "rtf", "cpu_rtf", "wer", "confidence"]
     columns.append("traced_peak_mb")
@@ -162,10 +180,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=2.0, help="length of the long clip")
+    parser.add_argument("--quick", action="store_true", help="a 1-minute long clip")
     parser.add_argument("--model", default=None, help="faster-whisper model name or directory")
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.minutes = 1.0
     options: dict[str, Any] = {"model": args.model, "beam_size": args.beam_size}
     started = time.monotonic()
     speech.load_model(args.model or speech.default_model() or "")
@@ -174,14 +195,20 @@ def main(argv: list[str] | None = None) -> int:
         rows = short_cases(Path(tmp), options)
         rows += long_cases(Path(tmp), args.minutes, options)
         rows.append(demo_case(Path(tmp), options))
+        invented = invented_lines(Path(tmp), options)
     label = speech.model_label(args.model or speech.default_model() or "")
     if args.json:
-        print(json.dumps({"model": label, "load_s": round(load_s, 2), "rows": rows}))
+        report = {"model": label, "load_s": round(load_s, 2), "rows": rows}
+        print(json.dumps(report | {"invented_lines": invented}))
         return 0
     print(f"model {label}, int8 on CPU, beam {args.beam_size}; loaded in {load_s:.2f} s")
     print_table(rows)
     windowed = next(r for r in rows if r["case"].endswith("windowed"))
     print(f"long clip: {windowed['windows']} windows, peak RSS grew {windowed['rss_growth_mb']} MB")
+    print(
+        "lines invented where no English was said: "
+        + ", ".join(f"{k} {v}" for k, v in invented.items())
+    )
     return 0
 
 

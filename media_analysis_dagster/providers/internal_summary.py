@@ -180,9 +180,36 @@ def _faces(data: dict[str, Any]) -> str | None:
     return text
 
 
+def _unreliable(data: dict[str, Any]) -> str:
+    """What to say of a transcript whose words are not to be trusted: the words never are."""
+    from ..media.speech.reliability import language_name
+
+    code = data.get("language")
+    if data.get("english_only_model"):
+        if code and code != "en":
+            return (
+                f"speech in {language_name(str(code))} was heard; the English-only model "
+                "cannot transcribe it"
+            )
+        return (
+            "speech was heard that the English-only model could not transcribe (probably not "
+            "English)"
+        )
+    reason = shorten(str(data.get("reliability_reason") or ""), PARAGRAPH_CHARS).rstrip(".")
+    return "speech was heard, but its transcript is not reliable" + (
+        f" ({reason})" if reason else ""
+    )
+
+
 def _transcript(result: dict[str, Any]) -> tuple[list[str], str]:
-    """What the transcript is (language, length, words) for its label, and its opening words."""
+    """What the transcript is (language, length, words) for its label, and its opening words;
+    a transcript marked unreliable is described, never quoted."""
     data = result.get("content_json") or {}
+    if data.get("reliable") is False:
+        about = [str(data["language"])] if data.get("language") else []
+        if isinstance(data.get("duration"), int | float) and data["duration"]:
+            about.append(_duration(data["duration"]))
+        return about, _unreliable(data)
     text = str(data.get("text") or result.get("content") or "").strip()
     about = [str(data["language"])] if data.get("language") else []
     if isinstance(data.get("duration"), int | float) and data["duration"]:

@@ -8,6 +8,12 @@ OpenAI-compatible path writes (``text``, ``language``, ``duration``, ``segments`
 ``word``/``start``/``end``, ``usage.audio_seconds``) so the summary reads any transcript the
 same way, and adds ``probability`` per word, ``srt`` and ``vtt``.
 
+It also says whether the words can be trusted (``reliable``, with ``reliability_reason``):
+an English-only model on speech in another language keeps no words, no subtitles and a low
+``confidence``, and names the language where it can (``media/speech/reliability.py``);
+``speech_seconds`` is what Silero VAD heard, ``dropped_segments`` counts the lines judged
+invented, by reason (``media/speech/hallucinations.py``).
+
 :func:`subtitle_files` gives ``{"srt": …, "vtt": …}`` for a transcription result of *any*
 provider (ours carries them; others' are built from their timed segments or utterances), for
 the op that stores them as ``media_files`` rows.
@@ -34,6 +40,14 @@ from .errors import BadRequestError, UnsupportedTaskError
 from .specs import MEDIA_FOR_RESULT
 
 CONFIDENCE_METHOD = "mean word probability weighted by word duration"
+#: How every transcript is decoded (``media/speech/transcribe.py`` says why): the same input
+#: gives the same words.
+DECODING = {
+    "vad": "silero",
+    "temperature": 0.0,
+    "temperature_fallback": False,
+    "condition_on_previous_text": False,
+}
 
 
 class LocalSpeechProvider:
@@ -138,16 +152,21 @@ class LocalSpeechProvider:
                 "load_time_s": transcript.load_time_s,
                 "windows": transcript.windows,
                 "confidence_method": CONFIDENCE_METHOD,
+                **DECODING,
             },
         )
 
 
 def _content_json(transcript: Any) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "text": transcript.text,
-        "language": transcript.language,
+        "language": transcript.language or None,
         "language_probability": transcript.language_probability,
+        "reliable": transcript.reliable,
+        "reliability_reason": transcript.reliability_reason,
+        "english_only_model": transcript.english_only,
         "duration": transcript.duration,
+        "speech_seconds": transcript.speech_s,
         "segments": [
             {
                 "id": s.id,
@@ -170,21 +189,26 @@ def _content_json(transcript: Any) -> dict[str, Any]:
             }
             for w in transcript.words
         ],
+        "dropped_segments": dict(transcript.dropped),
+        "withheld_segments": transcript.withheld_segments,
+        "text_language": transcript.text_language,
         "usage": {"audio_seconds": transcript.duration},
         "confidence_method": CONFIDENCE_METHOD,
-        "srt": to_srt(transcript),
-        "vtt": to_vtt(transcript),
     }
+    if transcript.reliable:
+        data["srt"], data["vtt"] = to_srt(transcript), to_vtt(transcript)
+    return data
 
 
 def subtitle_files(result: ProviderResult) -> dict[str, str]:
-    """``{"srt": text, "vtt": text}`` for a transcription result, or ``{}`` without timings.
+    """``{"srt": text, "vtt": text}`` for a transcription result, or ``{}`` without timings
+    or when the result says its words are not reliable (no invented line becomes a subtitle).
 
     Ours carries both; an OpenAI-style result is cued from ``segments``, a Deepgram one from
     ``utterances`` (else ``paragraphs``), one cue group per timed item.
     """
     data = result.content_json or {}
-    if result.result_type != "transcription":
+    if result.result_type != "transcription" or data.get("reliable") is False:
         return {}
     if isinstance(data.get("srt"), str) and isinstance(data.get("vtt"), str):
         return {"srt": data["srt"], "vtt": data["vtt"]}

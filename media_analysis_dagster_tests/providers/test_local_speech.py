@@ -9,6 +9,7 @@ import pytest
 from media_analysis_dagster.providers.base import AnalysisTask, ProviderResult
 from media_analysis_dagster.providers.chain import run_chain
 from media_analysis_dagster.providers.errors import BadRequestError, UnsupportedTaskError
+from media_analysis_dagster.providers.internal_summary import summarize
 from media_analysis_dagster.providers.local_speech import LocalSpeechProvider, subtitle_files
 from media_analysis_dagster.providers.registry import build_providers
 from media_analysis_fixtures import speech as sf
@@ -44,6 +45,8 @@ def test_result_row(speech_wav: str) -> None:
     assert set(data["words"][0]) >= {"word", "start", "end", "probability"}
     assert data["srt"].startswith("1\n00:00:") and data["vtt"].startswith("WEBVTT\n\n1\n")
     assert subtitle_files(result) == {"srt": data["srt"], "vtt": data["vtt"]}
+    assert data["reliable"] is True and data["reliability_reason"] is None
+    assert data["speech_seconds"] > 2 and data["dropped_segments"] == {}
     assert result.metadata["engine"] == "faster-whisper" and result.metadata["windows"] == 1
     assert "duration" in result.metadata["confidence_method"]
 
@@ -113,3 +116,37 @@ def test_subtitles_for_other_providers_results() -> None:
     assert subtitle_files(untimed) == {}
     summary = ProviderResult("summary", "internal", "x", {"segments": []}, None, "m")
     assert subtitle_files(summary) == {}
+
+
+def test_speech_the_english_only_model_cannot_transcribe_is_kept_out(tmp_path: Path) -> None:
+    """German through tiny.en: no words, no subtitles, a low confidence and the reason in the
+    row; the summary says speech was heard and quotes nothing."""
+    sf.require_espeak()
+    wav = sf.make_sentences_wav(tmp_path / "de.wav", sf.GERMAN_SENTENCES, voice="de")
+    result = LocalSpeechProvider().analyze(_task(str(wav)))
+    data = result.content_json or {}
+    assert result.content == "" and data["text"] == "" and data["segments"] == []
+    assert data["words"] == [] and "srt" not in data and "vtt" not in data
+    assert data["reliable"] is False and data["english_only_model"] is True
+    assert data["language"] in (None, "de") and "English-only" in data["reliability_reason"]
+    assert data["speech_seconds"] > 10 and (result.confidence or 0.0) < 0.6
+    assert subtitle_files(result) == {}
+    assert result.metadata["temperature"] == 0.0 and result.metadata["vad"] == "silero"
+    paragraph = _transcript_paragraph(data)
+    assert paragraph.endswith(
+        "Speech was heard that the English-only model could not transcribe (probably not English)."
+    ) or paragraph.endswith(
+        "Speech in German was heard; the English-only model cannot transcribe it."
+    )
+    assert '"' not in paragraph  # nothing quoted
+    assert _transcript_paragraph({**data, "language": "de"}).startswith("Transcript (de, ")
+    assert _transcript_paragraph({**data, "language": "de"}).endswith(
+        ": Speech in German was heard; the English-only model cannot transcribe it."
+    )
+
+
+def _transcript_paragraph(data: dict[str, object]) -> str:
+    prior = {"result_type": "transcription", "provider": "internal", "content": ""}
+    task = AnalysisTask("r1", "summary", "audio", prior_results=({**prior, "content_json": data},))
+    text, _ = summarize(task)
+    return next(p for p in text.split("\n\n") if p.startswith("Transcript"))
