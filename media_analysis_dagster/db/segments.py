@@ -296,22 +296,12 @@ def document_pages(text: str, facts: Any) -> list[tuple[int | None, str]]:
     file holds the pages with a text layer or read by OCR, joined by a blank line. When the
     facts do not add up to the text (older rows, a cut text), the whole text is one segment
     list without a page."""
+    from ..media.document_info import split_pages
+
     doc = facts.get("document") if isinstance(facts, Mapping) else None
     pages = doc.get("pages") if isinstance(doc, Mapping) else None
-    out: list[tuple[int | None, str]] = []
-    position = 0
-    for page in pages if isinstance(pages, list) else ():
-        if not isinstance(page, Mapping) or not (
-            page.get("has_text_layer") or page.get("read_by_ocr")
-        ):
-            continue
-        chars, number = page.get("chars"), _page(page.get("number"))
-        if not isinstance(chars, int) or isinstance(chars, bool) or chars < 0:
-            out = []
-            break
-        out.append((number, text[position : position + chars]))
-        position += chars + 2
-    if out and position - 2 == len(text):
-        return out
+    split = split_pages(text, pages if isinstance(pages, list) else [])
+    if split is not None:
+        return [(_page(number), page) for number, page in split]
     single = isinstance(doc, Mapping) and doc.get("page_count") == 1
     return [(1 if single else None, text)] if text.strip() else []

@@ -6,6 +6,7 @@ it, and neither should import the other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,3 +63,29 @@ class DocumentInfo:
                 for page in self.pages
             ],
         }
+
+
+def has_text(page: Mapping[str, Any]) -> bool:
+    """Whether a page (as ``DocumentInfo.to_dict`` writes it) is part of the stored text: it has
+    a text layer, or its text was read by OCR."""
+    return bool(page.get("has_text_layer") or page.get("read_by_ocr"))
+
+
+def split_pages(text: str, pages: Sequence[Any]) -> list[tuple[int, str]] | None:
+    """The stored text back in ``(page number, text)``: it holds the pages with text
+    (:func:`has_text`) in order, joined by a blank line, and ``pages`` (``to_dict``'s page
+    facts) say how long each is. None when the facts do not add up to the text (older rows, a
+    text cut at its limit)."""
+    out: list[tuple[int, str]] = []
+    position = 0
+    for page in pages:
+        if not isinstance(page, Mapping) or not has_text(page):
+            continue
+        chars, number = page.get("chars"), page.get("number")
+        if not isinstance(chars, int) or isinstance(chars, bool) or chars < 0:
+            return None
+        if not isinstance(number, int) or isinstance(number, bool):
+            return None
+        out.append((number, text[position : position + chars]))
+        position += chars + 2
+    return out if out and position - 2 == len(text) else None

@@ -30,6 +30,8 @@ LISTED_FACE_TIMES = 10
 PARAGRAPH_CHARS = 400
 """Bound of a paragraph of measured facts."""
 QUOTE_CHARS = {"transcription": 700, "vision_analysis": 1000, "text_analysis": 500}
+ON_SCREEN_ITEMS = 8  # on-screen texts quoted; the rest are counted
+SCANNED_QUOTES = 3  # scanned pages quoted; the rest are counted
 """Bounds of the paragraphs that quote what a provider wrote or heard."""
 PROMPT_CHARS = 200
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
@@ -54,7 +56,20 @@ _TOPICS = {
     "face_detection": ("face", "people", "person", "who", "human", "crowd"),
     "audio_analysis": ("audio", "sound", "music", "silence", "silent", "loud", "speech", "noise"),
     "transcription": ("say", "said", "speak", "talk", "transcript", "words", "speech"),
-    "text_analysis": ("text", "language", "topic", "about", "word", "terms", "document"),
+    "text_analysis": (
+        "text",
+        "language",
+        "topic",
+        "about",
+        "word",
+        "terms",
+        "document",
+        "slide",
+        "screen",
+        "title",
+        "caption",
+        "read",
+    ),
     "metadata_extraction": (
         "long",
         "duration",
@@ -221,11 +236,52 @@ def _transcript(result: dict[str, Any]) -> tuple[list[str], str]:
     return about, f'"{shorten(text, QUOTE_CHARS["transcription"])}"'
 
 
+def _on_screen(data: dict[str, Any]) -> str | None:
+    """What the frames of a video show in words (titles, captions, slides), with the times."""
+    if data.get("kind") != "on_screen_text":
+        return None
+    items = [i for i in data.get("ocr_text") or [] if isinstance(i, dict) and i.get("text")]
+    if not items:
+        return f"no words were read on screen in {data.get('frames_read', 0)} frame(s)"
+    shown = []
+    for item in items[:ON_SCREEN_ITEMS]:
+        first, last = float(item.get("first_time") or 0), float(item.get("last_time") or 0)
+        when = clock(first) + (f"-{clock(last)}" if last > first else "")
+        shown.append(f'"{shorten(str(item["text"]), 120)}" ({when})')
+    more = f", and {len(items) - ON_SCREEN_ITEMS} more" if len(items) > ON_SCREEN_ITEMS else ""
+    return f"on screen the frames say {'; '.join(shown)}{more}"
+
+
 _STRUCTURED: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "scene_detection": _scenes,
     "motion_analysis": _motion,
     "face_detection": _faces,
+    "text_analysis": _on_screen,
 }
+
+
+def _scanned_pages(task: AnalysisTask) -> str | None:
+    """What the pages read by OCR say (``page 3 (scanned) reads "…"``), when the document's
+    stored text can be split back into its pages."""
+    from ..media.document_info import split_pages
+
+    doc = task.facts.get("document") if isinstance(task.facts, dict) else None
+    pages = doc.get("pages") if isinstance(doc, dict) else None
+    if not isinstance(pages, list) or not any(
+        isinstance(p, dict) and p.get("read_by_ocr") for p in pages
+    ):
+        return None
+    scanned = {p.get("number") for p in pages if isinstance(p, dict) and p.get("read_by_ocr")}
+    split = split_pages(task.document_text or "", pages) or []
+    quotes = [
+        f'page {number} (scanned) reads "{shorten(" ".join(text.split()), 240)}"'
+        for number, text in split
+        if number in scanned and text.strip()
+    ]
+    if not quotes:
+        return f"Scanned pages: {len(scanned)} page(s) without a text layer; no words were read."
+    more = f"; and {len(quotes) - SCANNED_QUOTES} more" if len(quotes) > SCANNED_QUOTES else ""
+    return "Scanned pages: " + "; ".join(quotes[:SCANNED_QUOTES]) + more + "."
 
 
 def _paragraph(result: dict[str, Any], media_type: str) -> str:
@@ -261,6 +317,9 @@ def fact_paragraphs(task: AnalysisTask) -> list[str]:
     paragraphs = [_paragraph(r, task.media_type) for r in results]
     if task.facts and not any(r["result_type"] == "metadata_extraction" for r in results):
         paragraphs.insert(0, f"Metadata: {_metadata(task.facts, task.media_type)}.")
+    scanned = _scanned_pages(task)
+    if scanned:
+        paragraphs.append(scanned)
     return paragraphs
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..media.document_info import split_pages
 from .images import Embedded, ImageBudget
 from .model import ReportData, Scene
 from .text import anchor_time, clock, esc, human_duration, number, user
@@ -129,19 +130,10 @@ def _page_texts(data: ReportData, text: str) -> list[tuple[str, str, str]]:
     else one block."""
     document = data.facts.get("document")
     pages = document.get("pages") if isinstance(document, Mapping) else None
-    counted = [
-        (int(number(p.get("number")) or 0), int(number(p.get("chars")) or 0))
-        for p in (pages if isinstance(pages, list) else [])
-        if isinstance(p, Mapping) and (p.get("has_text_layer") or p.get("read_by_ocr"))
-    ]
-    expected = sum(c for _, c in counted) + 2 * max(len(counted) - 1, 0)
-    if not counted or expected != len(text):
+    split = split_pages(text, pages if isinstance(pages, list) else [])
+    if split is None:
         return [("text", "Text", text)] if text.strip() else []
-    out, at = [], 0
-    for n, chars in counted[:MAX_PAGES]:
-        out.append((f"page-{n}", f"Page {n}", text[at : at + chars]))
-        at += chars + 2
-    return out
+    return [(f"page-{n}", f"Page {n}", page) for n, page in split[:MAX_PAGES]]
 
 
 def _read_text(file_row: Mapping[str, Any] | None, images: ImageBudget) -> str | None:

@@ -58,8 +58,8 @@ def test_a_scanned_pdf_is_read(sqlite_pipeline: Pipeline) -> None:
     meta = by_type["metadata_extraction"]["content_json"]["document"]
     [page] = meta["pages"]
     assert page["read_by_ocr"] and page["ocr_confidence"] > 0.8 and not page["has_text_layer"]
-    summary = by_type["summary"]["content"].lower()
-    assert "refund" in summary or "harbour" in summary, summary
+    summary = by_type["summary"]["content"]
+    assert 'page 1 (scanned) reads "' in summary and "refund" in summary.lower(), summary
     hits = sqlite_pipeline.store.search("harbour office")
     assert hits and hits[0]["request_id"] == req["request_id"] and hits[0]["page"] == 1
 
@@ -86,6 +86,8 @@ def test_on_screen_titles_are_read_with_their_times(sqlite_pipeline: Pipeline) -
     )
     assert all(item["boxes"] for item in items) and screen["model_name"].startswith("rapidocr")
     assert len(read["QUARTERLY REVIEW"]["times"]) >= 2, "one item for the same words on frames"
+    [summary] = [r["content"] for r in req["results"] if r["result_type"] == "summary"]
+    assert "On screen the frames say" in summary and '"QUARTERLY REVIEW"' in summary, summary
     hit = sqlite_pipeline.store.search("revenue")[0]
     assert hit["kind"] == "ocr_text" and hit["start_s"] >= 4.0
 
