@@ -7,9 +7,8 @@ model directory, an unparsable database URL) fails when the code location loads,
 naming the variable, not in the middle of a run. ``definitions.py`` then hands the values to
 resources and triggers as fields (secrets as ``dagster.EnvVar``, resolved where the resource runs
 and never shown), so what the UI's resource view shows is what is in force; the CLI and the demo
-use the same ``Settings``. Every default lives here and nowhere else. When
-``$DAGSTER_HOME/dagster.yaml`` starts runs on other hosts, artifacts and both databases must be
-reachable from them: that is checked here too.
+use the same ``Settings``. Every default lives here and nowhere else. Runs started on other
+hosts (``$DAGSTER_HOME/dagster.yaml``) must reach the artifacts and both databases: checked too.
 
 Database URL precedence, first match wins: ``MEDIA_ANALYSIS_DATABASE_URL``, ``SYNC_DATABASE_URL``,
 ``DATABASE_URL`` (async drivers such as ``+asyncpg`` are replaced by the sync one), the parts
@@ -329,29 +328,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 # --- runs on other hosts (deploy/celery, deploy/helm) ---------------------------------------
 
 
-def _instance_config(home: Path | None) -> dict[str, Any]:
-    """``$DAGSTER_HOME/dagster.yaml`` ({} when there is none or it cannot be read: Dagster itself
-    says why when it loads the instance)."""
-    try:
-        loaded = yaml.safe_load((home / "dagster.yaml").read_text()) if home else None
-    except (OSError, yaml.YAMLError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
-
-
 def _dagster_storage_is_sqlite(e: _Env, config: Mapping[str, Any]) -> bool:
     """Whether the instance keeps runs and events in SQLite (Dagster's default without
     ``storage``; ``EnvSelectedStorage`` without its URL variable)."""
     storage = config.get("storage")
     if isinstance(storage, dict) and storage:
         kind, value = next(iter(storage.items()))
-        if kind != "custom":
-            return bool(kind == "sqlite")
-        custom = value if isinstance(value, dict) else {}
+        custom = value if kind == "custom" and isinstance(value, dict) else {}
         if custom.get("class") == "EnvSelectedStorage":
             names = custom.get("config") or {}
             return e.text(names.get("postgres_url_env", "DAGSTER_POSTGRES_URL")) is None
-        return "sqlite" in str(custom.get("class", "")).lower()
+        return kind == "sqlite" or "sqlite" in str(custom.get("class", "")).lower()
     runs = config.get("run_storage")
     return not isinstance(runs, dict) or "sqlite" in str(runs.get("class", "sqlite")).lower()
 
@@ -359,8 +346,15 @@ def _dagster_storage_is_sqlite(e: _Env, config: Mapping[str, Any]) -> bool:
 def _check_runs_elsewhere(e: _Env, settings: Settings) -> None:
     """A run launcher that starts runs on other hosts (Celery, Kubernetes, Docker, ECS: anything
     but ``DefaultRunLauncher``) needs every file and row a run touches reachable from there.
-    Read from the instance's own ``dagster.yaml``, so no second switch can disagree with it."""
-    config = _instance_config(settings.dagster_home)
+    Read from the instance's own ``$DAGSTER_HOME/dagster.yaml`` (unreadable: Dagster says why),
+    so no second switch can disagree with it."""
+    try:
+        home = settings.dagster_home
+        config = yaml.safe_load((home / "dagster.yaml").read_text()) if home else None
+    except (OSError, yaml.YAMLError):
+        return
+    if not isinstance(config, dict):
+        return
     launcher = config.get("run_launcher")
     name = str(launcher.get("class", "")) if isinstance(launcher, dict) else ""
     if not name or name == "DefaultRunLauncher":
@@ -374,8 +368,8 @@ def _check_runs_elsewhere(e: _Env, settings: Settings) -> None:
         local.append("Dagster's storage (SQLite; set DAGSTER_POSTGRES_URL)")
     if local:
         raise SettingsError(
-            f"{settings.dagster_home}/dagster.yaml starts runs on other hosts ({name}), which "
-            f"cannot reach what stays on this host's disk: {'; '.join(local)}."
+            f"{home}/dagster.yaml starts runs on other hosts ({name}), which cannot reach what "
+            f"stays on this host's disk: {'; '.join(local)}."
         )
 
 

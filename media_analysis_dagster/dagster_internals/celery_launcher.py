@@ -20,10 +20,10 @@ broadcast per few seconds, shared by all runs being checked):
 - the broker cannot be reached: healthy for now (nothing can be known; the run's own events
   still reach PostgreSQL), checked again on the next pass;
 - the backend says ``SUCCESS``: done; ``FAILURE`` (the worker's pool process died, e.g. an
-  OOM kill): dead at once; ``STARTED`` on a worker that answers but no longer runs it: dead at
-  once;
-- otherwise (the worker does not answer, or the backend forgot the task) the run is dead once no
-  worker has reported it for ``silence_grace_s``.
+  OOM kill): dead at once;
+- otherwise (its worker does not answer in time, answers without it, or the backend forgot the
+  task) the run is dead once no worker has reported it for ``silence_grace_s``: a worker slow to
+  answer one broadcast on a loaded host is not taken for a dead one.
 
 A dead run is reported failed here, with one sentence in the form ``triggers/run_liveness.py``
 uses ("The run worker (pid N on host H) is gone: …"), so its row says what happened
@@ -76,7 +76,7 @@ class CeleryRunLauncher(_DagsterCeleryRunLauncher):
 
     def __init__(
         self,
-        inspect_timeout_s: float = 2.0,
+        inspect_timeout_s: float = 5.0,
         silence_grace_s: float = 20.0,
         snapshot_max_age_s: float = 5.0,
         **kwargs: Any,
@@ -93,7 +93,7 @@ class CeleryRunLauncher(_DagsterCeleryRunLauncher):
         return {
             **_DagsterCeleryRunLauncher.config_type(),  # type: ignore[dict-item]
             "inspect_timeout_s": Field(
-                float, default_value=2.0, description="How long a check waits for workers."
+                float, default_value=5.0, description="How long a check waits for workers."
             ),
             "silence_grace_s": Field(
                 float,
@@ -146,17 +146,18 @@ class CeleryRunLauncher(_DagsterCeleryRunLauncher):
         if state == "SUCCESS":
             self._silent_since.pop(run.run_id, None)
             return CheckRunHealthResult(WorkerStatus.SUCCESS, "its Celery task finished")
-        node = info.get("hostname") if state == "STARTED" and isinstance(info, dict) else None
-        if state == "FAILURE":
+        if state == "FAILURE":  # the worker saw its pool process die (an OOM kill …)
             return self._report_dead(run, f"its Celery task failed ({_one_line(info)})")
-        if node and node in snapshot.nodes:
-            return self._report_dead(run, f"the Celery worker {node} is up but no longer runs it")
+        node = info.get("hostname") if state == "STARTED" and isinstance(info, dict) else None
         now = time.monotonic()
         first = self._silent_since.setdefault(run.run_id, now)
         self._forget_old(now)
         if now - first < self.silence_grace_s:
             return _healthy("no Celery worker reports the run's task; checking again")
-        who = f"its Celery worker {node} does not answer" if node else "no Celery worker runs it"
+        if node and node in snapshot.nodes:
+            who = f"its Celery worker {node} answers but no longer runs it"
+        else:
+            who = f"its Celery worker {node} does not answer" if node else "no worker runs it"
         return self._report_dead(run, f"{who} ({now - first:.0f} s without a report)")
 
     def _workers(self, max_age_s: float) -> WorkerSnapshot | None:

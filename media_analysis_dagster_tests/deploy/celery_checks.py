@@ -65,6 +65,11 @@ def runs_by_request(celery: CeleryStack, ids: list[str]) -> dict[str, list[dict[
     return out
 
 
+def in_flight(celery: CeleryStack) -> list[str]:
+    """Runs of media_analysis_job not ended yet (queued, starting, started, canceling)."""
+    return [r["runId"] for r in runs(celery.stack) if r["status"] not in TERMINAL]
+
+
 def objects_of(database_url: str, request_id: str) -> list[dict[str, Any]]:
     """The request's ``media_files`` rows."""
     engine = connect_engine(database_url)

@@ -30,11 +30,13 @@ from media_analysis_fixtures.celery import (
     CallbackReceiver,
     CeleryStack,
     CeleryStackSettings,
+    CeleryWorker,
     insert_requests,
     set_status,
     worker_of_task,
 )
 from media_analysis_fixtures.fake_providers import FakeProviders
+from media_analysis_fixtures.graphql import run_messages
 from media_analysis_fixtures.media_server import TricklingServer, trickling_server
 from media_analysis_fixtures.object_servers import PREFIX, S3Server, moto_s3_server
 from media_analysis_fixtures.processes import wait_until
@@ -45,6 +47,7 @@ from .celery_checks import (
     TERMINAL,
     age_request,
     ended_rows,
+    in_flight,
     insert_processing,
     launch_retention,
     need_redis_server,
@@ -63,10 +66,11 @@ BURST_DEADLINE_S = 180.0
 slot: measured 60-90 s on the loaded 2-core machine."""
 SLOW_S = 25.0
 """How long the trickling server takes to serve one clip: the run is in ``fetch_media``."""
-KILL_TO_ROW_S = 90.0
-"""Worker killed → its row ``failed``: run monitoring's 10 s poll, ``silence_grace_s`` (20 s)
-and the next poll fail the run (at most ~45 s), ``failed_run_sync_sensor`` (30 s interval on the
-daemon's 5 s loop) fails the row."""
+KILL_TO_ROW_S = 120.0
+"""Worker killed → its row ``failed``: run monitoring's 10 s poll (each check waits up to 5 s for
+the workers' answers), ``silence_grace_s`` (20 s) and the next poll fail the run (~45 s), then
+``failed_run_sync_sensor`` (30 s interval on the daemon's 5 s loop) fails the row. Measured
+44-78 s on the loaded 2-core machine."""
 CANCEL_TO_RUN_S = 45.0
 """Row set ``cancelled`` → its run ``CANCELED``: the cancellation sensor (2 s here), the revoke
 over the broker, the executor's 10 s grace for the running step."""
@@ -251,25 +255,44 @@ def test_a_killed_worker_fails_its_row_and_a_cancel_reaches_another_worker(
     ids = insert_requests(db, 3, media_url=url, user_metadata={"callback_url": receiver.url})
 
     def all_started() -> dict[str, dict[str, Any]] | None:
+        """Each run started and its row claimed (a row cancelled before its run claims it is
+        refused by ``register_request``: another test)."""
+        claimed = read_requests(db, ids)
+        if any(claimed.get(i, {}).get("status") != "processing" for i in ids):
+            return None
         by_request = runs_by_request(celery, ids)
         started = {rid: r[0] for rid, r in by_request.items() if r and r[0]["status"] == "STARTED"}
         return started if len(started) == 3 else None
 
-    started = wait_until(all_started, timeout=120, what="three slow runs to start", interval=1)
-    victim_id, cancel_id, survivor_id = ids
+    started = wait_until(all_started, timeout=120, what="three slow runs to claim", interval=1)
+    victim_id, cancel_id, _ = ids
     victim_name = worker_of_task(celery.workers, started[victim_id]["tags"][TASK_TAG])
     canceller = worker_of_task(celery.workers, started[cancel_id]["tags"][TASK_TAG])
     assert victim_name and canceller and canceller != victim_name
     victim = celery.worker(victim_name)
 
     victim.kill()
+    try:
+        kill_s, cancel_s = _cancel_then_wait(celery, ids, victim, receiver)
+    finally:
+        celery.restart_worker(victim.name)  # its host came back
+    print(f"\nkill -> row failed {kill_s:.1f} s; cancel -> run CANCELED {cancel_s:.1f} s")
+
+
+def _cancel_then_wait(
+    celery: CeleryStack, ids: list[str], victim: CeleryWorker, receiver: CallbackReceiver
+) -> tuple[float, float]:
+    """Right after ``victim`` was killed: cancel the second row, then check every row's end."""
+    db = celery.settings.database_url
+    victim_id, cancel_id, survivor_id = ids
     killed_at = time.monotonic()
     set_status(db, cancel_id, "cancelled")
     cancelled_at = time.monotonic()
 
     def cancelled() -> bool:
         [run] = runs_by_request(celery, [cancel_id])[cancel_id]
-        assert run["status"] in {"STARTED", "CANCELING", "CANCELED"}, run["status"]
+        if run["status"] not in {"STARTED", "CANCELING", "CANCELED"}:
+            raise AssertionError(f"{run['status']}: {run_messages(celery.stack, run['runId'])}")
         return run["status"] == "CANCELED"
 
     wait_until(cancelled, timeout=CANCEL_TO_RUN_S, what="the cancelled row's run to stop")
@@ -291,8 +314,7 @@ def test_a_killed_worker_fails_its_row_and_a_cancel_reaches_another_worker(
         timeout=45,
         what="one callback per row",
     )
-    print(f"\nkill -> row failed {kill_s:.1f} s; cancel -> run CANCELED {cancel_s:.1f} s")
-    celery.restart_worker(victim.name)
+    return kill_s, cancel_s
 
 
 @pytest.mark.timeout(480)
@@ -300,6 +322,7 @@ def test_a_broker_restart_mid_burst_ends_every_row(celery: CeleryStack, clip_url
     """The broker (and result backend) restarted without persistence while runs are in flight:
     running ones carry on; a run whose task was lost fails its start timeout and is retried."""
     db = celery.settings.database_url
+    wait_until(lambda: not in_flight(celery), timeout=120, what="the earlier runs to end")
     ids = insert_requests(db, 4, media_url=clip_url, user_metadata={"frame_count": 2})
 
     def some_started() -> bool:

@@ -253,7 +253,7 @@ def test_a_run_no_worker_reports_is_failed_after_the_grace_and_not_retried(
         failed = instance.get_run_by_id(run.run_id)
         assert failed is not None and failed.status == DagsterRunStatus.FAILURE
         assert failed.tags["dagster/max_retries"] == "0"
-    assert second.msg.startswith("The run worker (pid 4242 on host hostx) is gone: no Celery")
+    assert second.msg.startswith("The run worker (pid 4242 on host hostx) is gone: no worker")
 
 
 def test_terminate_records_canceling_before_it_revokes(broker: RedisBroker) -> None:
