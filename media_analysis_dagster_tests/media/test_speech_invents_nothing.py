@@ -10,6 +10,7 @@ import pytest
 
 from media_analysis_dagster.media import speech
 from media_analysis_dagster.media.audio import extract_wav
+from media_analysis_dagster.media.language import detect_language
 from media_analysis_fixtures import speech as sf
 
 MAX_WER = 0.25
@@ -34,20 +35,35 @@ def test_sounds_that_are_not_speech_give_no_lines(tmp_path: Path, kind: str) -> 
     assert speech.to_srt(result) == "" and speech.to_vtt(result) == "WEBVTT\n"
 
 
-def test_german_speech_is_not_written_down_as_english(tmp_path: Path) -> None:
+def test_german_speech_is_named_and_not_written_down_as_english(tmp_path: Path) -> None:
+    """tiny.en cannot understand German; the bundled multilingual model names it and writes it
+    in German (or withholds it, saying so), never as English."""
     sf.require_espeak()
     wav = sf.make_sentences_wav(tmp_path / "de.wav", sf.GERMAN_SENTENCES, voice="de")
     result = speech.transcribe_wav(wav)
-    assert result.speech_s > 10 and result.english_only
-    assert not result.reliable and result.language != "en"
-    # The English-only model cannot name it (its text reads as English); if it ever can, it is
-    # German.
-    assert result.language in ("", "de")
-    assert "English-only model" in (result.reliability_reason or "")
-    assert (result.text, result.segments, result.words) == ("", (), ())
-    assert result.withheld_segments >= 1 or result.dropped
-    assert result.confidence is None or result.confidence < 0.6
-    assert speech.to_srt(result) == "" and speech.to_vtt(result) == "WEBVTT\n"
+    assert result.speech_s > 10 and not result.english_only
+    assert result.language == "de" and result.language_probability >= 0.9
+    assert result.model_name == "faster-whisper/whisper-base"
+    srt = speech.to_srt(result)
+    if result.reliable:
+        assert detect_language(result.text).code == "de"
+        for segment in result.segments:  # no line of invented English
+            guess = detect_language(segment.text)
+            assert not (guess.reliable and guess.code == "en"), segment.text
+        assert "Berlin" in srt and "Marktplatz" in srt
+        assert {"guten", "morgen", "damen", "wetter"} <= set(sf.normalize(result.text))
+    else:
+        assert "German" in (result.reliability_reason or "")
+        assert (result.text, srt) == ("", "")
+
+
+def test_english_speech_stays_with_the_english_model(tmp_path: Path) -> None:
+    """Clear English is not handed to the multilingual model."""
+    sf.require_espeak()
+    wav = sf.make_sentences_wav(tmp_path / "en.wav", sf.SENTENCES[:2])
+    result = speech.transcribe_wav(wav)
+    assert result.english_only and result.reliable and result.language == "en"
+    assert result.model_name == "faster-whisper/tiny.en"
 
 
 @pytest.fixture(scope="module")

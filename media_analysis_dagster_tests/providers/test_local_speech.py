@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from media_analysis_dagster.media.language import detect_language
 from media_analysis_dagster.providers.base import AnalysisTask, ProviderResult
 from media_analysis_dagster.providers.chain import run_chain
 from media_analysis_dagster.providers.errors import BadRequestError, UnsupportedTaskError
@@ -118,30 +119,50 @@ def test_subtitles_for_other_providers_results() -> None:
     assert subtitle_files(summary) == {}
 
 
-def test_speech_the_english_only_model_cannot_transcribe_is_kept_out(tmp_path: Path) -> None:
-    """German through tiny.en: no words, no subtitles, a low confidence and the reason in the
-    row; the summary says speech was heard and quotes nothing."""
+def test_german_speech_is_named_and_transcribed_in_german(tmp_path: Path) -> None:
+    """German through the internal provider: tiny.en cannot understand it, the bundled
+    multilingual model names it ``de`` and writes German (subtitles too), or withholds the
+    words with the reason; never English."""
     sf.require_espeak()
     wav = sf.make_sentences_wav(tmp_path / "de.wav", sf.GERMAN_SENTENCES, voice="de")
     result = LocalSpeechProvider().analyze(_task(str(wav)))
     data = result.content_json or {}
-    assert result.content == "" and data["text"] == "" and data["segments"] == []
-    assert data["words"] == [] and "srt" not in data and "vtt" not in data
-    assert data["reliable"] is False and data["english_only_model"] is True
-    assert data["language"] in (None, "de") and "English-only" in data["reliability_reason"]
-    assert data["speech_seconds"] > 10 and (result.confidence or 0.0) < 0.6
-    assert subtitle_files(result) == {}
+    assert data["language"] == "de" and data["english_only_model"] is False
+    assert data["speech_seconds"] > 10 and result.model_name == "faster-whisper/whisper-base"
     assert result.metadata["temperature"] == 0.0 and result.metadata["vad"] == "silero"
     paragraph = _transcript_paragraph(data)
+    assert paragraph.startswith("Transcript (de, ")
+    if data["reliable"]:
+        assert detect_language(data["text"]).code == "de"
+        assert "Marktplatz" in subtitle_files(result)["srt"]
+        assert "Marktplatz" in subtitle_files(result)["vtt"]
+    else:
+        assert data["text"] == "" and subtitle_files(result) == {}
+        assert "German" in data["reliability_reason"] and '"' not in paragraph
+
+
+def test_an_unreliable_transcript_is_described_never_quoted() -> None:
+    """What tiny.en could not understand (and the multilingual model could not name either)
+    reaches the summary as a sentence, with no words of it."""
+    unsure = {
+        "text": "", "segments": [], "words": [], "reliable": False, "language": None,
+        "english_only_model": True, "duration": 12.0, "speech_seconds": 11.0,
+        "reliability_reason": "The English-only model understood little of 11.0 s of speech.",
+    }  # fmt: skip
+    paragraph = _transcript_paragraph(unsure)
     assert paragraph.endswith(
         "Speech was heard that the English-only model could not transcribe (probably not English)."
-    ) or paragraph.endswith(
-        "Speech in German was heard; the English-only model cannot transcribe it."
     )
-    assert '"' not in paragraph  # nothing quoted
-    assert _transcript_paragraph({**data, "language": "de"}).startswith("Transcript (de, ")
-    assert _transcript_paragraph({**data, "language": "de"}).endswith(
-        ": Speech in German was heard; the English-only model cannot transcribe it."
+    assert '"' not in paragraph
+    named = _transcript_paragraph({**unsure, "language": "fr"})
+    assert named.startswith("Transcript (fr, ")
+    assert named.endswith(
+        ": Speech in French was heard; the English-only model cannot transcribe it."
+    )
+    multilingual = {**unsure, "english_only_model": False, "language": "de"}
+    multilingual["reliability_reason"] = "The model understood little of 11 s of speech in German"
+    assert "its transcript is not reliable (The model understood little" in (
+        _transcript_paragraph(multilingual)
     )
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from media_analysis_dagster.media.language import detect_language
 
 MIN_SPEECH_S = 2.0
@@ -34,6 +36,11 @@ MIN_CONFIDENCE = 0.6
 MIN_WORDS_PER_S = 0.3
 #: A multilingual model's language guess below this is reported as unsure.
 MIN_LANGUAGE_PROBABILITY = 0.5
+#: `identify_language`: how many of the model's first languages are tried, from what
+#: probability, on how much speech.
+CANDIDATES = 3
+MIN_CANDIDATE_PROBABILITY = 0.05
+_CHECK_SAMPLES = 30 * 16_000
 
 #: English names of the languages most often met, for sentences a person reads.
 NAMES = {
@@ -63,16 +70,63 @@ class Reliability:
     text_language: dict[str, Any] | None = None  # py3langid on the text (LanguageGuess.to_dict)
 
 
-def whisper_language(model: Any, pieces: list[Any]) -> tuple[str, float]:
-    """A multilingual model's language over ``pieces`` (float32 arrays of speech): its
-    probabilities averaged, so one odd sentence does not decide."""
+def whisper_ranking(model: Any, pieces: list[Any]) -> list[tuple[str, float]]:
+    """A multilingual model's languages over ``pieces`` (float32 arrays of speech), most likely
+    first: its probabilities averaged, so one odd sentence does not decide."""
     totals: dict[str, float] = {}
     for piece in pieces:
         _, _, ranked = model.detect_language(audio=piece)
         for code, probability in ranked:
             totals[code] = totals.get(code, 0.0) + float(probability) / len(pieces)
-    code = max(totals, key=lambda c: totals[c])
-    return code, round(totals[code], 4)
+    return sorted(((c, round(p, 4)) for c, p in totals.items()), key=lambda cp: -cp[1])
+
+
+def whisper_language(model: Any, pieces: list[Any]) -> tuple[str, float]:
+    """The language `whisper_ranking` puts first, with its probability."""
+    return whisper_ranking(model, pieces)[0]
+
+
+def identify_language(model: Any, pieces: list[Any]) -> tuple[str, float] | None:
+    """The language of ``pieces`` by a multilingual model, checked by decoding; None when no
+    candidate holds up.
+
+    Whisper's own guess is weak on synthetic or accented speech: espeak-ng German came out as
+    Yiddish 0.39, German 0.21; espeak French as Thai. Its text is a better witness. So each of
+    its first `CANDIDATES` languages decodes up to 30 s of the speech in that language, and the
+    first whose text does not loop, was decoded with some certainty (mean log-probability over
+    ``hallucinations.LOW_LOGPROB``) and reads, by py3langid and reliably, as that very language
+    is the one (decoded "as Yiddish", that German came out in Hebrew letters; as German, in
+    German). The probability returned is py3langid's for that text: the check that decided.
+    """
+    from media_analysis_dagster.media.speech import hallucinations
+
+    audio = np.concatenate(pieces)[:_CHECK_SAMPLES] if pieces else None
+    if audio is None or not len(audio):
+        return None
+    for code, ranked in whisper_ranking(model, pieces)[:CANDIDATES]:
+        if ranked < MIN_CANDIDATE_PROBABILITY:
+            break
+        decoded, _ = model.transcribe(
+            audio,
+            language=code,
+            beam_size=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=True,
+        )
+        segments = list(decoded)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        words = [hallucinations.normalized(w) for w in text.split()]
+        if not text or hallucinations.compression_ratio(text) > hallucinations.MAX_COMPRESSION:
+            continue
+        logprob = sum(float(s.avg_logprob) for s in segments) / len(segments)
+        if hallucinations.loop_run(words) or logprob < hallucinations.LOW_LOGPROB:
+            continue
+        guess = detect_language(text)
+        if guess.reliable and guess.code == code:
+            return code, guess.confidence
+    return None
 
 
 def assess(

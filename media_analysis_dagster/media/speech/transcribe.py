@@ -18,7 +18,11 @@ What reaches Whisper, and how it decodes (the reasons are measured in each modul
   "no speech" skipping of whole 30 s pieces (VAD has decided what is speech);
 - then each segment is judged on its own scores and invented ones dropped (``hallucinations``),
   and the transcript's language and reliability are decided (``reliability``): an English-only
-  model on speech in another language yields no words, with the reason.
+  model on speech in another language yields no words, with the reason;
+- speech the English-only model could not understand is heard again by the multilingual
+  ``base`` model that ships in a package (``bundled_multilingual``): it names the language
+  (checked by decoding, ``reliability.identify_language``) and, when that is not English,
+  transcribes the audio in it, judged like any multilingual transcript.
 
 Models come from `models` (loaded once per process).
 
@@ -38,6 +42,7 @@ import numpy as np
 
 from media_analysis_dagster.media.errors import MediaError, MediaLimitError
 from media_analysis_dagster.media.speech import hallucinations
+from media_analysis_dagster.media.speech.foreign import in_its_language
 from media_analysis_dagster.media.speech.models import (
     SpeechModelError,
     default_model,
@@ -125,6 +130,7 @@ class _Found:
     speech_s: float = 0.0
     language: str | None = None
     probability: float = 0.0
+    heard: list[np.ndarray] = field(default_factory=list)  # first clips: to name the language
 
 
 def transcribe_wav(
@@ -175,13 +181,28 @@ def transcribe_wav(
             _window(whisper, offset, samples, vad, options, found, report)
             report((offset + len(samples)) / SAMPLE_RATE)
     elapsed = time.monotonic() - started
-    return _finish(
+    transcript = _finish(
         found,
         multilingual=bool(whisper.model.is_multilingual),
         duration=total / SAMPLE_RATE,
         timing=(elapsed, started - loading),
         model_name=model_label(chosen),
         windows=count,
+    )
+    if not transcript.english_only or transcript.reliable or language or not found.heard:
+        return transcript
+    same: dict[str, Any] = {
+        "compute_type": compute_type, "cpu_threads": cpu_threads, "beam_size": beam_size,
+        "vad": vad, "condition_on_previous_text": condition_on_previous_text,
+        "chunk_s": chunk_s, "search_s": search_s, "max_duration": max_duration,
+        "on_progress": on_progress, "allow_download": False,
+    }  # fmt: skip
+    return in_its_language(
+        transcript,
+        found.heard,
+        lambda code, model_dir: transcribe_wav(path, model=model_dir, language=code, **same),
+        compute_type=compute_type,
+        cpu_threads=cpu_threads,
     )
 
 
@@ -203,6 +224,8 @@ def _window(
     found.speech_s += speech_seconds(spans)
     cut = clips(spans)
     pieces = [samples[int(c.start * SAMPLE_RATE) : int(c.end * SAMPLE_RATE)] for c in cut]
+    for piece in pieces[: max(0, _LANGUAGE_CLIPS - len(found.heard))]:
+        found.heard.append(piece)
     if found.language is None and whisper.model.is_multilingual:
         found.language, found.probability = whisper_language(whisper, pieces[:_LANGUAGE_CLIPS])
     at = offset / SAMPLE_RATE
