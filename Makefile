@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 QUIET_DEV := PYTHONWARNINGS='ignore:Function `dev_command` is superseded'
 
-.PHONY: install install-runtime demo test test-faults lint typecheck dev bench bench-drain bench-faults clean fake-providers
+.PHONY: install install-runtime demo test test-faults lint typecheck dev bench bench-drain bench-faults bench-scale clean fake-providers
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,7 +91,8 @@ fake-providers: $(STAMP)
 	$(BIN)/python -m media_analysis_fixtures.fake_providers --port 8765
 
 ## Benchmarks (not tests): ratios against ffmpeg's CLI, PyAV's floor and PySceneDetect;
-## speech-to-text real-time factor and word error rate; artifact upload cost. Each runs as a
+## speech-to-text real-time factor and word error rate; artifact upload cost; search latency;
+## OCR accuracy and CPU time against Debian's tesseract where installed. Each runs as a
 ## module from the repository root (benchmarks/ and media_analysis_fixtures/ are found there,
 ## neither is installed); `python -m benchmarks.<name> --help` lists its options.
 bench: $(STAMP)
@@ -101,6 +102,12 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.storage
 	$(BIN)/python -m benchmarks.executors
 	$(BIN)/python -m benchmarks.search
+	$(BIN)/python -m benchmarks.ocr
+
+## The Celery deployment with 1, 2 and 3 workers and what each request costs the shared parts
+## (about 20 minutes; deploy/celery/README.md, "How far it goes").
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale
 
 ## Pending row -> run start latency and burst throughput, with the three processes on PostgreSQL.
 bench-drain: $(STAMP)
