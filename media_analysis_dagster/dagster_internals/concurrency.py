@@ -36,14 +36,18 @@ class PoolTimeoutError(Exception):
 
 def claim_slot(concurrency: Any, instance: DagsterInstance, pool: str, key: str) -> bool:
     """``concurrency.claim(pool, key)``, one claimer of ``pool`` at a time on PostgreSQL (see
-    the module docstring); elsewhere Dagster's claim as it is."""
+    the module docstring); elsewhere Dagster's claim as it is.
+
+    The storage is told apart by its class, never by opening a connection first: SQLite's event
+    log storage guards every connection with one non-reentrant lock, so holding a connection
+    while Dagster's claim opens its own deadlocks the step (and every thread that logs an event).
+    """
+    from dagster_postgres.event_log import PostgresEventLogStorage
+
     storage = instance.event_log_storage
-    connect = getattr(storage, "index_connection", None)
-    if connect is None:
+    if not isinstance(storage, PostgresEventLogStorage):
         return bool(concurrency.claim(pool, key))
-    with connect() as conn:
-        if conn.dialect.name != "postgresql":
-            return bool(concurrency.claim(pool, key))
+    with storage.index_connection() as conn:
         # Try, never wait: a waiter would hold a pooled connection the claim itself needs.
         lock = text("SELECT pg_try_advisory_lock(hashtext(:name))")
         unlock = text("SELECT pg_advisory_unlock(hashtext(:name))")

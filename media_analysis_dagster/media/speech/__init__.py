@@ -5,10 +5,10 @@ at quiet spots, ``vad`` finds the speech in a window (Silero VAD) and cuts it in
 ``transcribe`` decodes the clips into one timed transcript, ``hallucinations`` drops the lines
 the model invented, ``reliability`` names the language and says whether the words stand,
 ``foreign`` hears what the English-only model could not understand again with the multilingual
-model of ``bundled_multilingual``, and ``subtitles`` writes the transcript as SubRip or WebVTT. Callers import from here. Only
-``models`` is imported eagerly: ``settings.py`` asks it for the bundled model when the code
-location loads, and the rest pulls numpy in, which the code location does not need (PEP 562
-loads it on first use).
+model of ``bundled_multilingual``, and ``subtitles`` writes the transcript as SubRip or WebVTT.
+Callers import from here. Only ``models`` is imported eagerly: ``settings.py`` asks it for the
+bundled model when the code location loads, and the rest pulls numpy in, which the code
+location does not need (PEP 562 loads it on first use).
 """
 
 from __future__ import annotations
