@@ -4,9 +4,10 @@
 with a ``Store`` and the artifact store the caller opened from the settings (``cli.py`` is the
 only reader of the settings). A hit prints its request, media name, kind, time (``mm:ss``) or
 page, the snippet with the matched words between « », and a link to the moment: the place in
-the request's HTML report (``report-<id>.html#say-t=12.5`` for a transcript line, ``#t=…`` for
-a scene, ``#page-3``; ``media-analysis report`` writes that file) and, for a video, the frame
-nearest that time (its path, or a presigned URL when artifacts are in a bucket).
+the request's HTML report (``…/report.html#say-t=12.5`` for a transcript line, ``#t=…`` for a
+scene, ``#page-3``: the report ``complete_request`` stored, else ``report-<id>.html``, which
+``media-analysis report`` writes) and, for a video, the frame nearest that time (its path, or
+a presigned URL when artifacts are in a bucket).
 
 Any query is answered with hits or one sentence: an empty query, 10,000 characters, quotes,
 operators, SQL, NUL or undecodable bytes never reach the database as an error
@@ -126,13 +127,22 @@ def _file_url(artifacts: Any, file: dict[str, Any]) -> str | None:
 
 
 def add_links(store: Any, hits: list[dict[str, Any]], artifacts: Any = None) -> None:
-    """Each hit's ``time``, report ``link`` and, for a timed video hit, nearest ``frame``."""
+    """Each hit's ``time``, report ``link`` and, for a timed video hit, nearest ``frame``.
+
+    The link is the request's stored report (a ``file://`` URL, or a presigned one in a bucket)
+    at the hit's anchor; a request without a stored report (failed, or made before reports were
+    stored) links to ``report-<id>.html``, the file ``media-analysis report`` writes."""
     timed = {h["request_id"] for h in hits if h["start_s"] is not None}
     frames = store.frame_times(timed) if timed else {}
+    reports = store.report_files({h["request_id"] for h in hits}) if hits else {}
     for hit in hits:
         hit["time"] = clock(hit["start_s"]) if hit["start_s"] is not None else None
         fragment = f"#{hit['anchor']}" if hit["anchor"] else ""
-        hit["link"] = f"report-{hit['request_id']}.html{fragment}"
+        stored = reports.get(hit["request_id"])
+        report = _file_url(artifacts, stored) if stored else None
+        if report and report.startswith("/"):
+            report = Path(report).as_uri()
+        hit["link"] = (report or f"report-{hit['request_id']}.html") + fragment
         hit["frame"] = None
         known = frames.get(hit["request_id"]) or []
         if hit["start_s"] is not None and known:
@@ -167,10 +177,10 @@ def _readable(hits: list[dict[str, Any]], query: str) -> str:
         )
         lines.append(f"   {clean(hit['snippet'], _SNIPPET_WIDTH)}")
         lines.append(f"   {hit['link']}" + (f"  frame: {hit['frame']}" if hit["frame"] else ""))
-    lines.append(
-        f"{len(hits)} hit(s). A link opens in the report that "
-        "`media-analysis report REQUEST_ID` writes (report-REQUEST_ID.html)."
-    )
+    note = f"{len(hits)} hit(s). A link opens the request's stored report at that moment."
+    if any(h["link"].startswith("report-") for h in hits):
+        note += " A report-REQUEST_ID.html link: `media-analysis report REQUEST_ID` writes it."
+    lines.append(note)
     return "\n".join(lines)
 
 

@@ -78,6 +78,24 @@ def test_hits_show_the_moment_and_link_to_it(store: Store, tmp_path: Path) -> No
     assert footer.startswith("1 hit(s).")
 
 
+def test_a_stored_report_is_the_link(store: Store, tmp_path: Path) -> None:
+    """A completed request's report (stored by ``complete_request``) opens at the moment; the
+    footer no longer sends the reader to ``media-analysis report``."""
+    rid = _video(store, tmp_path)
+    report = tmp_path / "report" / "report.html"
+    report.parent.mkdir()
+    report.write_text("<html></html>")
+    store.replace_rows(
+        rid,
+        files=[NewFile(file_type="processed", file_path=str(report), mime_type="text/html")],
+    )
+    status, out, _ = run(store, "refunds")
+    assert status == 0
+    _, _, link, footer = out.splitlines()
+    assert link.startswith(f"   {report.as_uri()}#say-t=65.25  frame: ")
+    assert footer == "1 hit(s). A link opens the request's stored report at that moment."
+
+
 def test_json_and_filters(store: Store, tmp_path: Path) -> None:
     rid = _video(store, tmp_path)
     status, out, _ = run(store, "quarterly", "--json", "--kind", "transcript", "--since", "7d")

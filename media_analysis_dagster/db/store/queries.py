@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..models import MediaAnalysisRequest
+from ..models import MediaAnalysisRequest, MediaFile
 from ..rows import as_utc, row_dict
 from .base import StoreBase, as_uuid
 
@@ -126,3 +126,17 @@ class RequestQueries(StoreBase):
                 }
                 for r, mt, c, done in s.execute(stmt)
             ]
+
+    def report_files(self, request_ids: Iterable[str | uuid.UUID]) -> dict[str, dict[str, Any]]:
+        """Each request's stored HTML report (the ``media_files`` row ``complete_request`` wrote:
+        ``processed``, ``text/html``), by request id; requests without one are left out."""
+        ids = list({as_uuid(r) for r in request_ids})
+        if not ids:
+            return {}
+        stmt = select(MediaFile).where(
+            MediaFile.request_id.in_(ids),
+            MediaFile.file_type == "processed",
+            MediaFile.mime_type == "text/html",
+        )
+        with self.session() as s:
+            return {str(f.request_id): row_dict(f) for f in s.scalars(stmt).all()}
