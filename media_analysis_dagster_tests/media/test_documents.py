@@ -38,6 +38,8 @@ def test_pdf_with_text_layer(tmp_path: Path) -> None:
         "has_text_layer": True,
         "chars": 10,
         "image_path": None,
+        "read_by_ocr": False,
+        "ocr_confidence": None,
     }
 
 
