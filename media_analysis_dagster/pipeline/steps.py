@@ -22,7 +22,7 @@ from dagster import (
 from ..dagster_internals.step_failure import HoistedFailure
 from ..db.rows import NewFile, NewSheet
 from ..db.segments import NewSegment
-from ..errors import MediaAnalysisError, describe, error_details
+from ..errors import InvalidRequestError, MediaAnalysisError, describe, error_details
 from ..media.errors import MediaError
 from ..net.errors import NetError
 from ..storage.errors import StorageError
@@ -197,8 +197,9 @@ READABLE_ERRORS: tuple[type[BaseException], ...] = (
     MediaAnalysisError,
     StorageError,
 )
-BAD_INPUT: tuple[type[BaseException], ...] = (MediaError, NetError)
-"""Errors that condemn the input itself: nothing of the request is worth keeping."""
+BAD_INPUT: tuple[type[BaseException], ...] = (MediaError, NetError, InvalidRequestError)
+"""Errors that condemn the input itself (the media, or the request's own options): nothing of
+the request is worth keeping."""
 
 
 class StepFailure(HoistedFailure):
