@@ -191,8 +191,8 @@ def test_main_prints_exports():
             if line.startswith("#"):
                 break
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.kill()  # a test double: nothing to shut down cleanly
+        proc.wait(timeout=30)
     exports = dict(line.removeprefix("export ").split("=", 1) for line in lines[:-1])
     assert exports["OPENAI_BASE_URL"].endswith("/openai/v1")
     assert exports["GROQ_BASE_URL"].endswith("/groq/openai/v1")

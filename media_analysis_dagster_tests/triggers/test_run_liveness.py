@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -107,17 +108,16 @@ def test_other_hosts_and_inherited_tags_are_left_alone(
     instance: DagsterInstance, dead_worker: str
 ) -> None:
     elsewhere = dead_worker.replace(socket.gethostname(), "some-pod-7f9c", 1)
-    remote = create_run_for(instance, "r1", DagsterRunStatus.STARTED, **{TAG_RUN_WORKER: elsewhere})
-    parent = create_run_for(
-        instance, "r2", DagsterRunStatus.FAILURE, **{TAG_RUN_WORKER: dead_worker}
-    )
+    r1, r2, r3 = (str(uuid.uuid4()) for _ in range(3))  # request ids, as run config wants them
+    remote = create_run_for(instance, r1, DagsterRunStatus.STARTED, **{TAG_RUN_WORKER: elsewhere})
+    parent = create_run_for(instance, r2, DagsterRunStatus.FAILURE, **{TAG_RUN_WORKER: dead_worker})
     retry = create_run_for(
         instance,
-        "r2",
+        r2,
         DagsterRunStatus.STARTED,
         **{TAG_RUN_WORKER: dead_worker, "dagster/parent_run_id": parent.run_id},
     )
-    untagged = create_run_for(instance, "r3", DagsterRunStatus.STARTED)
+    untagged = create_run_for(instance, r3, DagsterRunStatus.STARTED)
     assert evaluate(instance).startswith("0 run(s)")
     for run in (remote, retry, untagged):
         assert status(instance, run.run_id) == DagsterRunStatus.STARTED

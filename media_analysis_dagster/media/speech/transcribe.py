@@ -225,7 +225,8 @@ def _window(
     cut = clips(spans)
     pieces = [samples[int(c.start * SAMPLE_RATE) : int(c.end * SAMPLE_RATE)] for c in cut]
     for piece in pieces[: max(0, _LANGUAGE_CLIPS - len(found.heard))]:
-        found.heard.append(piece)
+        # A copy of at most 30 s: a slice would keep its whole window alive.
+        found.heard.append(piece[: 30 * SAMPLE_RATE].copy())
     if found.language is None and whisper.model.is_multilingual:
         found.language, found.probability = whisper_language(whisper, pieces[:_LANGUAGE_CLIPS])
     at = offset / SAMPLE_RATE
