@@ -5,8 +5,9 @@
 multilingual ``base`` model (``bundled_multilingual``): it names the language
 (``reliability.identify_language``, its guess checked by decoding) and, when that is not
 English, the whole audio is transcribed again in that language, judged as any multilingual
-transcript is. When nothing can be named, or the second pass understood nothing either, the
-English-only verdict stands: no words, and the reason.
+transcript is (words withheld when it was unsure of them, the language kept). When nothing can
+be named, or every line of the second pass was judged invented, the English-only verdict
+stands: no words, and the reason.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ def in_its_language(
         return replace(transcript, processing_time_s=round(transcript.processing_time_s + spent, 3))
     code, probability = identified
     redone = again(code, model_dir)
-    if not redone.text and redone.speech_s >= MIN_SPEECH_S:
-        # Nothing understood in that language either (espeak French "identified" as Thai):
-        # the English-only verdict, which says so, stands.
+    if redone.reliable and not redone.text and redone.speech_s >= MIN_SPEECH_S:
+        # Every line decoded in that language was judged invented (espeak French "identified"
+        # as Thai): the English-only verdict, which says speech went ununderstood, stands. A
+        # transcript withheld as unsure keeps the language it was made in, and says why.
         return replace(transcript, processing_time_s=round(transcript.processing_time_s + spent, 3))
     reason = redone.reliability_reason
     if reason:
