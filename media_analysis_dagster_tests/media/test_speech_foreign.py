@@ -74,3 +74,25 @@ def test_a_second_pass_that_invented_everything_leaves_the_english_verdict(
     assert out.model_name == "faster-whisper/tiny.en" and not out.reliable
     assert out.reliability_reason == ENGLISH_VERDICT.reliability_reason
     assert out.processing_time_s > ENGLISH_VERDICT.processing_time_s  # the try is counted
+
+
+def test_a_damaged_model_cache_leaves_the_english_verdict(
+    german_clips: list[np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model file of the right size but not a model (a disk fault): the first pass's verdict
+    stands and the request goes on."""
+    from media_analysis_dagster.media.speech import bundled_multilingual as bm
+
+    parts = bm._parts()
+    assert parts is not None
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cache = tmp_path / ".cache" / "media_analysis" / "whisper-base"
+    cache.mkdir(parents=True)
+    with (cache / "model.bin").open("wb") as junk:
+        junk.truncate(parts[0].stat().st_size + parts[1].stat().st_size)
+
+    def again(code: str, model_dir: str) -> Transcript:
+        raise AssertionError("no second pass without a model")
+
+    out = in_its_language(ENGLISH_VERDICT, german_clips, again, compute_type="int8", cpu_threads=0)
+    assert out == ENGLISH_VERDICT

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from media_analysis_dagster.media.speech.bundled_multilingual import multilingual_model
-from media_analysis_dagster.media.speech.models import load_model
+from media_analysis_dagster.media.speech.models import SpeechModelError, load_model
 from media_analysis_dagster.media.speech.reliability import (
     MIN_SPEECH_S,
     identify_language,
@@ -46,7 +46,10 @@ def in_its_language(
     if model_dir is None:
         return transcript
     started = time.monotonic()
-    whisper = load_model(model_dir, compute_type=compute_type, cpu_threads=cpu_threads)
+    try:
+        whisper = load_model(model_dir, compute_type=compute_type, cpu_threads=cpu_threads)
+    except SpeechModelError:  # a damaged cache: the second pass is extra, the verdict stands
+        return transcript
     identified = identify_language(whisper, heard)
     spent = time.monotonic() - started
     if identified is None or identified[0] == "en":
