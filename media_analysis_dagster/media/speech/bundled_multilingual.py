@@ -67,26 +67,21 @@ def _join(target: Path, parts: tuple[Path, Path], side: Path, size: int) -> None
     target.mkdir(parents=True, exist_ok=True)
     for name in _SIDE_FILES:
         if not (target / name).is_file():
-            _copy_atomic(side / name, target / name)
-    fd, tmp = tempfile.mkstemp(dir=target, prefix=".model.bin.")
+            _write_atomic(target / name, [side / name])
+    _write_atomic(model, list(parts), size)
+
+
+def _write_atomic(dest: Path, sources: list[Path], size: int | None = None) -> None:
+    """``sources`` one after the other into ``dest``, through a temporary file renamed into
+    place once whole (``size`` checked when given)."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
     try:
         with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
+            for source in sources:
+                with source.open("rb") as src:
                     shutil.copyfileobj(src, out, 1 << 20)
-        if os.path.getsize(tmp) != size:
-            raise OSError(f"joining the speech model into {target} wrote a short file")
-        os.replace(tmp, model)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _copy_atomic(source: Path, dest: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
+        if size is not None and os.path.getsize(tmp) != size:
+            raise OSError(f"joining {dest} wrote {os.path.getsize(tmp)} of {size} bytes")
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
