@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from media_analysis_dagster.media.language import detect_language
+from media_analysis_dagster.media.speech import hallucinations
 
 MIN_SPEECH_S = 2.0
 MIN_CONFIDENCE = 0.6
@@ -98,8 +99,6 @@ def identify_language(model: Any, pieces: list[Any]) -> tuple[str, float] | None
     is the one (decoded "as Yiddish", that German came out in Hebrew letters; as German, in
     German). The probability returned is py3langid's for that text: the check that decided.
     """
-    from media_analysis_dagster.media.speech import hallucinations
-
     audio = np.concatenate(pieces)[:_CHECK_SAMPLES] if pieces else None
     if audio is None or not len(audio):
         return None
