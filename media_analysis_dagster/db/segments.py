@@ -48,15 +48,6 @@ class NewSegment:
 
 
 # -- language ---------------------------------------------------------------------------------
-_NAMES = {
-    "arabic": "ar", "armenian": "hy", "basque": "eu", "catalan": "ca", "chinese": "zh",
-    "danish": "da", "dutch": "nl", "english": "en", "finnish": "fi", "french": "fr",
-    "german": "de", "greek": "el", "hindi": "hi", "hungarian": "hu", "indonesian": "id",
-    "irish": "ga", "italian": "it", "japanese": "ja", "korean": "ko", "lithuanian": "lt",
-    "nepali": "ne", "norwegian": "no", "polish": "pl", "portuguese": "pt", "romanian": "ro",
-    "russian": "ru", "serbian": "sr", "spanish": "es", "swedish": "sv", "tamil": "ta",
-    "turkish": "tr", "ukrainian": "uk", "yiddish": "yi", "czech": "cs", "hebrew": "he",
-}  # fmt: skip
 _MIN_CONFIDENCE = 0.6
 _CODE = re.compile(r"^([a-z]{2})(?:[-_][a-z0-9]+)*$")
 
@@ -67,7 +58,11 @@ def normalize_language(value: Any) -> str | None:
         return None
     text = value.strip().lower()
     match = _CODE.match(text)
-    return match.group(1) if match else _NAMES.get(text)
+    if match:
+        return match.group(1)
+    from ..media.language import LANGUAGE_NAMES
+
+    return next((code for code, name in LANGUAGE_NAMES.items() if name.lower() == text), None)
 
 
 def detect_language(text: str) -> str | None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "LANGUAGE_NAMES",
     "MIN_LETTERS",
     "RELIABLE_CONFIDENCE",
     "RELIABLE_LETTERS",
@@ -39,6 +40,17 @@ RELIABLE_CONFIDENCE = 0.8
 MAX_CHARS = 20_000
 #: Labels that name no language ("no linguistic content", "undetermined").
 _NOT_LANGUAGES = frozenset({"zxx", "und"})
+#: English names of the languages most often met: for sentences a person reads, and to read the
+#: names some providers write instead of a code ("german").
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
+    "el": "Greek", "en": "English", "es": "Spanish", "eu": "Basque", "fi": "Finnish",
+    "fr": "French", "ga": "Irish", "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian",
+    "hy": "Armenian", "id": "Indonesian", "it": "Italian", "ja": "Japanese", "ko": "Korean",
+    "lt": "Lithuanian", "ne": "Nepali", "nl": "Dutch", "no": "Norwegian", "pl": "Polish",
+    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sr": "Serbian", "sv": "Swedish",
+    "ta": "Tamil", "tr": "Turkish", "uk": "Ukrainian", "yi": "Yiddish", "zh": "Chinese",
+}  # fmt: skip
 
 _lock = threading.Lock()
 _identifier: Any = None

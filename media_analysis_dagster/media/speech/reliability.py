@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from media_analysis_dagster.media.language import detect_language
+from media_analysis_dagster.media.language import LANGUAGE_NAMES, detect_language
 from media_analysis_dagster.media.speech import hallucinations
 
 MIN_SPEECH_S = 2.0
@@ -43,21 +43,12 @@ CANDIDATES = 3
 MIN_CANDIDATE_PROBABILITY = 0.05
 _CHECK_SAMPLES = 30 * 16_000
 
-#: English names of the languages most often met, for sentences a person reads.
-NAMES = {
-    "ar": "Arabic", "cs": "Czech", "da": "Danish", "de": "German", "el": "Greek",
-    "en": "English", "es": "Spanish", "fi": "Finnish", "fr": "French", "he": "Hebrew",
-    "hi": "Hindi", "hu": "Hungarian", "it": "Italian", "ja": "Japanese", "ko": "Korean",
-    "nl": "Dutch", "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian",
-    "ru": "Russian", "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian", "zh": "Chinese",
-}  # fmt: skip
-
 
 def language_name(code: str | None) -> str:
-    """ "German" for ``de``; the code itself for a language not in `NAMES`."""
+    """ "German" for ``de``; the code itself for a language not in ``LANGUAGE_NAMES``."""
     if not code:
         return "an unidentified language"
-    return NAMES.get(code, code)
+    return LANGUAGE_NAMES.get(code, code)
 
 
 @dataclass(frozen=True)
